@@ -1,0 +1,69 @@
+"""The `complaint-monitor` command line. This contract is public: extend it, never rename or drop.
+
+Each group of commands lives in its own module under `monitor.commands` and
+registers itself here; a command raises `UserError` (or one of the known
+errors below) for anything the user can fix, which prints one line on stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from connectors.base import ConnectorError
+from monitor.app import App
+from monitor.config import ConfigError
+from monitor.errors import UserError
+from monitor.storage import StorageError
+
+COMMAND_MODULES = ("core", "mentions", "incidents", "digest", "models", "replies", "connectors")
+
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (UserError, ConfigError, StorageError, ConnectorError)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file (default: ./config.yaml if present, else built-in defaults).",
+)
+@click.option("--db", "db_url", default=None, help="Database URL; overrides the config and $MONITOR_DB.")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbose: int) -> None:
+    """Watch public channels for brand mentions, flag complaints and incidents, draft replies."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    app = App(config_path=config_path, db_override=db_url)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"monitor.commands.{_name}").register(cli)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="complaint-monitor", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("complaint-monitor: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KNOWN_ERRORS as exc:
+        click.echo(f"complaint-monitor: error: {exc}", err=True)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        click.echo("complaint-monitor: interrupted", err=True)
+        return 130
+    return 0

@@ -1,0 +1,64 @@
+"""The pipeline's stage interfaces.
+
+connector → normalise → store → language + classify → incidents → reply draft → stored.
+
+Each stage is a small object behind one of these protocols, so a better
+classifier, incident detector or reply drafter drops in without touching
+the others. `monitor.pipeline` wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Urgency
+
+
+class MentionClassifier(Protocol):
+    """Language, complaint yes/no + score, urgency and category for a batch of mentions."""
+
+    version: str
+
+    def classify(self, mentions: Sequence[Mention]) -> list[Classification]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredComplaint:
+    """A complaint that is already in the store, ready for incident assignment."""
+
+    mention_pk: int
+    mention: Mention
+    classification: Classification
+
+
+@dataclass(slots=True)
+class IncidentOutcome:
+    """What incident assignment changed.
+
+    `memberships` maps a mention pk to the incident it belongs to now, for every
+    mention whose incident changed in this call (old members included when an
+    incident was born, grew or merged). `urgency_floor` gives the lowest urgency
+    such a member may have because it is part of that incident.
+    """
+
+    memberships: dict[int, IncidentContext] = field(default_factory=dict)
+    urgency_floor: dict[int, Urgency] = field(default_factory=dict)
+    changed_incidents: set[str] = field(default_factory=set)
+
+
+class IncidentAssigner(Protocol):
+    """Groups complaints into incidents, in event time, persisting incidents itself."""
+
+    def assign(self, session: Session, complaints: Sequence[StoredComplaint]) -> IncidentOutcome: ...
+
+
+class ReplyDrafter(Protocol):
+    """A suggested public reply for one complaint (never posted automatically)."""
+
+    def draft(
+        self, mention: Mention, classification: Classification, incident: IncidentContext | None
+    ) -> ReplyDraft: ...

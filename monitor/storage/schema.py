@@ -1,0 +1,196 @@
+"""The storage model: every table the product keeps (SQLAlchemy 2.x declarative).
+
+mentions ─┬─ classifications   (one per mention, the latest verdict)
+          ├─ labels            (a person's correction; wins over the model)
+          ├─ reply_drafts      (one per complaint, the latest draft)
+          ├─ status_changes    (follow-up history: new → acknowledged → replied → resolved | dismissed)
+          └─ incident_members ── incidents
+cursors: where each connector left off.
+
+Schema changes go through Alembic (monitor/storage/migrations); never edit a
+released migration, add a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always hands back an aware UTC datetime (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class MentionRow(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external_id"),
+        Index("ix_mentions_created_at", "created_at"),
+        Index("ix_mentions_status", "status"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(200))
+    author: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_lang: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    in_reply_to: Mapped[str | None] = mapped_column(Text, nullable=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    connector: Mapped[str] = mapped_column(String(100), default="")
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    # Follow-up status; NULL for mentions that were never flagged as complaints.
+    status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    classification: Mapped["ClassificationRow | None"] = relationship(
+        back_populates="mention", uselist=False, cascade="all, delete-orphan"
+    )
+    label: Mapped["LabelRow | None"] = relationship(uselist=False, cascade="all, delete-orphan")
+    reply_draft: Mapped["ReplyDraftRow | None"] = relationship(uselist=False, cascade="all, delete-orphan")
+
+
+class ClassificationRow(Base):
+    __tablename__ = "classifications"
+    __table_args__ = (Index("ix_classifications_complaint_urgency", "is_complaint", "urgency"),)
+
+    mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(10))
+    is_complaint: Mapped[bool] = mapped_column(Boolean)
+    complaint_score: Mapped[float] = mapped_column(Float)
+    # What the model said, before incident membership raised it.
+    base_urgency: Mapped[str] = mapped_column(String(10))
+    urgency: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str] = mapped_column(String(50))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    model_version: Mapped[str] = mapped_column(String(100), default="")
+    classified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    mention: Mapped[MentionRow] = relationship(back_populates="classification")
+
+
+class LabelRow(Base):
+    """A person's correction. It overrides the model and feeds the next `train`."""
+
+    __tablename__ = "labels"
+
+    mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True)
+    is_complaint: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    urgency: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    labeled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReplyDraftRow(Base):
+    __tablename__ = "reply_drafts"
+
+    mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(10))
+    ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    template: Mapped[str] = mapped_column(String(200), default="")
+    needs_dm: Mapped[bool] = mapped_column(Boolean, default=False)
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class StatusChangeRow(Base):
+    __tablename__ = "status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), index=True)
+    old_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    new_status: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status_last_seen", "status", "last_seen"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(50))
+    # emerging → active → resolved; merged (see merged_into)
+    status: Mapped[str] = mapped_column(String(20))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    author_count: Mapped[int] = mapped_column(Integer, default=0)
+    urgency: Mapped[str] = mapped_column(String(10))
+    key_terms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Free-form facts for humans: peak rate, platforms, languages, examples…
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    merged_into: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    members: Mapped[list["IncidentMemberRow"]] = relationship(
+        back_populates="incident", cascade="all, delete-orphan"
+    )
+
+
+class IncidentMemberRow(Base):
+    __tablename__ = "incident_members"
+
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True, index=True)
+    similarity: Mapped[float] = mapped_column(Float, default=0.0)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    incident: Mapped[IncidentRow] = relationship(back_populates="members")
+    mention: Mapped[MentionRow] = relationship()
+
+
+class CursorRow(Base):
+    __tablename__ = "cursors"
+
+    connector: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
