@@ -50,6 +50,4 @@ def connector_class(type_name: str) -> type[Connector]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == type_name:
             return _load(ep.value)
-    raise ConnectorConfigError(
-        f"unknown connector type '{type_name}' (available: {', '.join(available_types())})"
-    )
+    raise ConnectorConfigError(f"unknown connector type '{type_name}' (available: {', '.join(available_types())})")

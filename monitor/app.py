@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.config import Settings, load_settings
 from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter
 from monitor.storage import Database, open_database
+
+if TYPE_CHECKING:
+    from monitor.pipeline import Pipeline
 
 
 @dataclass
@@ -48,6 +52,12 @@ class App:
         from monitor.replies import build_drafter
 
         return build_drafter(self.settings.replies, self.settings.brand, self.settings.base_dir)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        from monitor.pipeline import Pipeline
+
+        return Pipeline(self.database, self.classifier, self.incident_assigner, self.reply_drafter)
 
     def close(self) -> None:
         if self._database is not None:

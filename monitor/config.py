@@ -132,8 +132,8 @@ class Settings(BaseModel):
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
             if override or os.environ.get(DB_ENV_VAR):
-                return prefix + str(Path(url[len(prefix):]).resolve())
-            return prefix + str(self.resolve(url[len(prefix):]).resolve())
+                return prefix + str(Path(url[len(prefix) :]).resolve())
+            return prefix + str(self.resolve(url[len(prefix) :]).resolve())
         return url
 
 

@@ -36,9 +36,7 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
-Duration = Annotated[
-    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
-]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
 
 
 def parse_since(value: str, now: datetime) -> datetime:

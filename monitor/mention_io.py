@@ -16,7 +16,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from monitor.models import MAX_TEXT_CHARS, Mention, MentionError, Metrics, utc
@@ -40,7 +40,7 @@ def parse_timestamp(value: Any) -> datetime:
         raise MentionError(f"created_at is not a timestamp: {value!r}")
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+            return datetime.fromtimestamp(float(value), tz=UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise MentionError(f"created_at is out of range: {value!r}") from exc
     if not isinstance(value, str) or not value.strip():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_TEXT_CHARS = 20_000
@@ -21,7 +21,7 @@ class MentionError(ValueError):
     """A mention record that cannot be accepted (missing field, bad timestamp…)."""
 
 
-class Urgency(str, enum.Enum):
+class Urgency(enum.StrEnum):
     NONE = "none"
     LOW = "low"
     MEDIUM = "medium"
@@ -33,10 +33,10 @@ class Urgency(str, enum.Enum):
         return _URGENCY_ORDER.index(self)
 
     @classmethod
-    def from_rank(cls, rank: int) -> "Urgency":
+    def from_rank(cls, rank: int) -> Urgency:
         return _URGENCY_ORDER[max(0, min(rank, len(_URGENCY_ORDER) - 1))]
 
-    def raised(self, steps: int = 1) -> "Urgency":
+    def raised(self, steps: int = 1) -> Urgency:
         """This urgency moved up by `steps` levels (never above critical)."""
         return Urgency.from_rank(self.rank + steps)
 
@@ -47,7 +47,7 @@ class Urgency(str, enum.Enum):
 _URGENCY_ORDER = [Urgency.NONE, Urgency.LOW, Urgency.MEDIUM, Urgency.HIGH, Urgency.CRITICAL]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Follow-up state of a flagged mention: new → acknowledged → replied → resolved, or dismissed."""
 
     NEW = "new"
@@ -59,9 +59,6 @@ class Status(str, enum.Enum):
     @property
     def is_open(self) -> bool:
         return self in (Status.NEW, Status.ACKNOWLEDGED, Status.REPLIED)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,5 +137,5 @@ class ReplyDraft:
 def utc(dt: datetime) -> datetime:
     """The same instant as an aware UTC datetime (naive input is taken as UTC)."""
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)

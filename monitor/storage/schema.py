@@ -13,7 +13,7 @@ released migration, add a new one.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,20 +42,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -87,11 +87,11 @@ class MentionRow(Base):
     status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    classification: Mapped["ClassificationRow | None"] = relationship(
+    classification: Mapped[ClassificationRow | None] = relationship(
         back_populates="mention", uselist=False, cascade="all, delete-orphan"
     )
-    label: Mapped["LabelRow | None"] = relationship(uselist=False, cascade="all, delete-orphan")
-    reply_draft: Mapped["ReplyDraftRow | None"] = relationship(uselist=False, cascade="all, delete-orphan")
+    label: Mapped[LabelRow | None] = relationship(uselist=False, cascade="all, delete-orphan")
+    reply_draft: Mapped[ReplyDraftRow | None] = relationship(uselist=False, cascade="all, delete-orphan")
 
 
 class ClassificationRow(Base):
@@ -171,9 +171,7 @@ class IncidentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
-    members: Mapped[list["IncidentMemberRow"]] = relationship(
-        back_populates="incident", cascade="all, delete-orphan"
-    )
+    members: Mapped[list[IncidentMemberRow]] = relationship(back_populates="incident", cascade="all, delete-orphan")
 
 
 class IncidentMemberRow(Base):

@@ -6,10 +6,10 @@ Create Date: 2026-11-23 12:54:43.348689
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import monitor.storage.schema
+from alembic import op
 
+import monitor.storage.schema
 
 revision = '0001'
 down_revision = None

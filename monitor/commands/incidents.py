@@ -1,0 +1,51 @@
+"""`incidents export` and `incidents show`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from monitor.app import App
+from monitor.commands._output import output_stream, since_option
+from monitor.errors import UserError
+from monitor.exports import INCIDENT_CSV_FIELDS, incident_member_rows, incident_rows, write_csv
+from monitor.mention_io import write_jsonl
+from monitor.storage.repository import newest_mention_time
+from monitor.storage.schema import now_utc
+
+
+@click.group("incidents")
+def incidents_group() -> None:
+    """Incidents: many people reporting the same problem."""
+
+
+@incidents_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "csv"]), default="json", show_default=True)
+@click.option("--since", default=None, help="Incidents seen since: ISO date/time or a duration (24h, 7d).")
+@click.option("--status", default=None, type=click.Choice(["emerging", "active", "resolved", "merged"]))
+@click.option("--id", "incident_id", default=None, help="Just this incident.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.pass_obj
+def export_incidents(
+    app: App, fmt: str, since: str | None, status: str | None, incident_id: str | None, out: Path | None
+) -> None:
+    """Each incident with its fields and member mentions (CSV: one row per incident–member)."""
+    with app.database.session() as session:
+        since_dt = since_option(since, lambda: newest_mention_time(session) or now_utc())
+        rows = incident_rows(session, since=since_dt, status=status, incident_id=incident_id)
+    if incident_id is not None and not rows:
+        raise UserError(f"no incident with id {incident_id!r}")
+    with output_stream(out) as stream:
+        if fmt == "json":
+            json.dump(rows, stream, ensure_ascii=False, indent=2)
+            stream.write("\n")
+        elif fmt == "jsonl":
+            write_jsonl(rows, stream)
+        else:
+            write_csv(incident_member_rows(rows), INCIDENT_CSV_FIELDS, stream)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(incidents_group)

@@ -1,0 +1,207 @@
+"""Export rows: what `mentions export` and `incidents export` write (a public contract)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.storage.repository import iso, mention_ref
+from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, MentionRow, ReplyDraftRow
+
+MENTION_FIELDS = (
+    "id",
+    "platform",
+    "author",
+    "created_at",
+    "text",
+    "url",
+    "lang",
+    "is_complaint",
+    "complaint_score",
+    "urgency",
+    "category",
+    "incident_id",
+    "reply_draft",
+    "status",
+)
+MENTION_EXTRA_FIELDS = ("reply_ok", "reply_problems", "metrics", "in_reply_to")
+INCIDENT_FIELDS = (
+    "id",
+    "title",
+    "category",
+    "first_seen",
+    "last_seen",
+    "size",
+    "authors",
+    "platforms",
+    "urgency",
+    "status",
+    "mention_ids",
+)
+
+
+def _live_incident_of(session: Session) -> dict[int, str]:
+    return {
+        pk: inc
+        for pk, inc in session.execute(
+            select(IncidentMemberRow.mention_pk, IncidentMemberRow.incident_id)
+            .join(IncidentRow, IncidentRow.id == IncidentMemberRow.incident_id)
+            .where(IncidentRow.merged_into.is_(None))
+        )
+    }
+
+
+def mention_rows(
+    session: Session, flagged_only: bool = False, since: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    """One dict per stored mention, oldest first, with every contract field filled (null where not applicable)."""
+    stmt = (
+        select(MentionRow, ClassificationRow, ReplyDraftRow)
+        .outerjoin(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
+        .outerjoin(ReplyDraftRow, ReplyDraftRow.mention_pk == MentionRow.pk)
+        .order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
+    )
+    if flagged_only:
+        stmt = stmt.where(ClassificationRow.is_complaint.is_(True))
+    if since is not None:
+        stmt = stmt.where(MentionRow.created_at >= since)
+    incident_of = _live_incident_of(session)
+    for mention, cls, draft in session.execute(stmt.execution_options(yield_per=1000)):
+        is_complaint = bool(cls.is_complaint) if cls is not None else None
+        yield {
+            "id": mention.external_id,
+            "platform": mention.platform,
+            "author": mention.author,
+            "created_at": iso(mention.created_at),
+            "text": mention.text,
+            "url": mention.url,
+            "lang": cls.lang if cls is not None else mention.source_lang,
+            "is_complaint": is_complaint,
+            "complaint_score": round(cls.complaint_score, 4) if cls is not None else None,
+            "urgency": cls.urgency if cls is not None else None,
+            "category": cls.category if cls is not None else None,
+            "incident_id": incident_of.get(mention.pk),
+            "reply_draft": draft.text if (draft is not None and is_complaint) else None,
+            "status": mention.status,
+            "reply_ok": draft.ok if (draft is not None and is_complaint) else None,
+            "reply_problems": list(draft.problems or []) if (draft is not None and is_complaint) else None,
+            "metrics": mention.metrics,
+            "in_reply_to": mention.in_reply_to,
+        }
+
+
+def incident_rows(
+    session: Session,
+    since: datetime | None = None,
+    status: str | None = None,
+    incident_id: str | None = None,
+    include_merged: bool = False,
+) -> list[dict[str, Any]]:
+    """One dict per incident with its members (`mention_ids` as platform:id, `mentions` in full)."""
+    stmt = select(IncidentRow).order_by(IncidentRow.first_seen, IncidentRow.id)
+    if incident_id is not None:
+        stmt = stmt.where(IncidentRow.id == incident_id)
+    elif not include_merged:
+        stmt = stmt.where(IncidentRow.merged_into.is_(None))
+    if status is not None:
+        stmt = stmt.where(IncidentRow.status == status)
+    if since is not None:
+        stmt = stmt.where(IncidentRow.last_seen >= since)
+    incidents = session.scalars(stmt).all()
+    members: dict[str, list[MentionRow]] = defaultdict(list)
+    if incidents:
+        for inc_id, mention in session.execute(
+            select(IncidentMemberRow.incident_id, MentionRow)
+            .join(MentionRow, MentionRow.pk == IncidentMemberRow.mention_pk)
+            .where(IncidentMemberRow.incident_id.in_([i.id for i in incidents]))
+            .order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
+        ):
+            members[inc_id].append(mention)
+    rows = []
+    for inc in incidents:
+        mentions = members[inc.id]
+        rows.append(
+            {
+                "id": inc.id,
+                "title": inc.title,
+                "category": inc.category,
+                "first_seen": iso(inc.first_seen),
+                "last_seen": iso(inc.last_seen),
+                "size": len(mentions),
+                "authors": len({(m.platform, m.author.lower()) for m in mentions}),
+                "platforms": sorted({m.platform for m in mentions}),
+                "urgency": inc.urgency,
+                "status": inc.status,
+                "mention_ids": [mention_ref(m) for m in mentions],
+                "key_terms": list(inc.key_terms or []),
+                "merged_into": inc.merged_into,
+                "summary": inc.summary or {},
+                "mentions": [
+                    {
+                        "id": m.external_id,
+                        "platform": m.platform,
+                        "author": m.author,
+                        "created_at": iso(m.created_at),
+                        "text": m.text,
+                        "url": m.url,
+                    }
+                    for m in mentions
+                ],
+            }
+        )
+    return rows
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def write_csv(rows: Iterable[dict[str, Any]], fields: Sequence[str], out: IO[str]) -> int:
+    writer = csv.DictWriter(out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow({k: _csv_cell(row.get(k)) for k in fields})
+        count += 1
+    return count
+
+
+def incident_member_rows(incidents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """CSV shape: one row per incident–member, ready for a spreadsheet pivot."""
+    for inc in incidents:
+        for mention in inc["mentions"]:
+            yield {
+                **{k: inc[k] for k in INCIDENT_FIELDS if k != "mention_ids"},
+                "mention_id": f"{mention['platform']}:{mention['id']}",
+                "mention_author": mention["author"],
+                "mention_created_at": mention["created_at"],
+                "mention_text": mention["text"],
+                "mention_url": mention["url"],
+            }
+
+
+INCIDENT_CSV_FIELDS = (
+    *[f for f in INCIDENT_FIELDS if f != "mention_ids"],
+    "mention_id",
+    "mention_author",
+    "mention_created_at",
+    "mention_text",
+    "mention_url",
+)

@@ -1,0 +1,109 @@
+"""Polling: one connector, once — fetch, store through the pipeline, then save the cursor.
+
+The cursor is saved only after the batch is stored, so a crash in between
+re-fetches rather than loses. A failing or slow channel is reported and
+skipped; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors import Batch, Connector, ConnectorAuthError, ConnectorConfigError, ConnectorError, connector_class
+from monitor.config import ConnectorSettings, Settings
+from monitor.models import Mention
+from monitor.pipeline import IngestReport, Pipeline
+from monitor.storage import Database
+from monitor.storage.repository import load_cursor, save_cursor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollResult:
+    connector: str
+    outcome: str  # ok | auth failed | config error | unreachable | timed out | failed
+    message: str = ""
+    report: IngestReport = field(default_factory=IngestReport)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def line(self) -> str:
+        if self.ok:
+            skipped = f", {len(self.skipped)} malformed item(s) skipped" if self.skipped else ""
+            return f"{self.connector}: {self.report.summary()}{skipped}"
+        return f"{self.connector}: {self.outcome}: {self.message}"
+
+
+def build_connector(settings: Settings, entry: ConnectorSettings) -> Connector:
+    cls = connector_class(entry.type)
+    return cls(entry.name, entry.options, settings.brand.filter(), base_dir=settings.base_dir)
+
+
+class _Fetch(threading.Thread):
+    """Runs one fetch on a daemon thread so a hung channel cannot hold the process."""
+
+    def __init__(self, connector: Connector, cursor: dict[str, Any] | None) -> None:
+        super().__init__(name=f"fetch-{connector.name}", daemon=True)
+        self.connector = connector
+        self.cursor = cursor
+        self.batch: Batch | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.batch = self.connector.fetch(self.cursor)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the poller
+            self.error = exc
+
+
+def _wanted(mention: Mention, settings: Settings) -> bool:
+    brand = settings.brand.filter()
+    if brand.is_own_account(mention.author):
+        return False
+    text = mention.text.lower()
+    return not any(term.lower() in text for term in brand.exclude)
+
+
+def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, database: Database) -> PollResult:
+    try:
+        connector = build_connector(settings, entry)
+    except ConnectorError as exc:
+        return PollResult(entry.name, "config error", str(exc))
+    with database.session() as session:
+        cursor = load_cursor(session, entry.name)
+    fetch = _Fetch(connector, cursor)
+    fetch.start()
+    fetch.join(entry.timeout.total_seconds())
+    if fetch.is_alive():
+        return PollResult(
+            entry.name, "timed out", f"no answer within {entry.timeout.total_seconds():g}s; will retry next poll"
+        )
+    if fetch.error is not None:
+        exc = fetch.error
+        if isinstance(exc, ConnectorAuthError):
+            return PollResult(entry.name, "auth failed", str(exc))
+        if isinstance(exc, ConnectorConfigError):
+            return PollResult(entry.name, "config error", str(exc))
+        if isinstance(exc, ConnectorError):
+            return PollResult(entry.name, "unreachable", str(exc))
+        log.error("connector %s failed", entry.name, exc_info=exc)
+        return PollResult(entry.name, "failed", f"{type(exc).__name__}: {exc}")
+    assert fetch.batch is not None
+    batch = fetch.batch
+    for item in batch.skipped:
+        log.warning("%s: skipped malformed item: %s", entry.name, item)
+    report = pipeline.process((m for m in batch.mentions if _wanted(m, settings)), source=entry.name)
+    with database.session() as session:
+        save_cursor(session, entry.name, batch.cursor)
+    return PollResult(entry.name, "ok", report=report, skipped=list(batch.skipped))
+
+
+def enabled_connectors(settings: Settings) -> list[ConnectorSettings]:
+    return [entry for entry in settings.connectors if entry.enabled]

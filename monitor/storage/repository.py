@@ -1,0 +1,158 @@
+"""Queries shared by the pipeline and the CLI: storing mentions, finding them, cursors, status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from monitor.errors import UserError
+from monitor.mention_io import format_timestamp
+from monitor.models import Mention, Metrics, Status
+from monitor.storage.schema import CursorRow, MentionRow, StatusChangeRow, now_utc
+
+_KEY_CHUNK = 400
+
+
+def mention_from_row(row: MentionRow) -> Mention:
+    metrics = row.metrics or {}
+    return Mention(
+        id=row.external_id,
+        platform=row.platform,
+        author=row.author,
+        text=row.text,
+        created_at=row.created_at,
+        url=row.url,
+        lang=row.source_lang,
+        metrics=Metrics(**{k: int(metrics.get(k, 0) or 0) for k in ("followers", "likes", "reposts", "replies")}),
+        in_reply_to=row.in_reply_to,
+        raw=dict(row.raw or {}),
+    )
+
+
+def _row_values(mention: Mention, connector: str) -> dict[str, Any]:
+    return {
+        "platform": mention.platform,
+        "external_id": mention.id,
+        "author": mention.author,
+        "text": mention.text,
+        "created_at": mention.created_at,
+        "url": mention.url,
+        "source_lang": mention.lang,
+        "metrics": mention.metrics.to_dict(),
+        "in_reply_to": mention.in_reply_to,
+        "raw": mention.raw,
+        "connector": connector,
+        "ingested_at": now_utc(),
+    }
+
+
+def existing_pks(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """pk of each (platform, external_id) already stored."""
+    found: dict[tuple[str, str], int] = {}
+    key_list = list(keys)
+    for start in range(0, len(key_list), _KEY_CHUNK):
+        chunk = key_list[start : start + _KEY_CHUNK]
+        stmt = select(MentionRow.platform, MentionRow.external_id, MentionRow.pk).where(
+            tuple_(MentionRow.platform, MentionRow.external_id).in_(chunk)
+        )
+        for platform, external_id, pk in session.execute(stmt):
+            found[(platform, external_id)] = pk
+    return found
+
+
+def insert_new_mentions(session: Session, mentions: Sequence[Mention], connector: str) -> dict[tuple[str, str], int]:
+    """Insert the mentions not stored yet; return the pk of each one this call inserted.
+
+    Idempotent under races too: the insert ignores (platform, id) conflicts.
+    """
+    unique: dict[tuple[str, str], Mention] = {}
+    for mention in mentions:
+        unique.setdefault(mention.key, mention)
+    before = existing_pks(session, unique)
+    fresh = [m for key, m in unique.items() if key not in before]
+    if not fresh:
+        return {}
+    values = [_row_values(m, connector) for m in fresh]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(MentionRow).on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        session.execute(stmt, values)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(MentionRow).on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        session.execute(stmt, values)
+    else:
+        session.add_all(MentionRow(**v) for v in values)
+        session.flush()
+    after = existing_pks(session, [m.key for m in fresh])
+    return after
+
+
+def find_mention(session: Session, ref: str) -> MentionRow:
+    """A mention by 'platform:id' or by a bare id when only one platform has it (else UserError)."""
+    ref = ref.strip()
+    platform, sep, external_id = ref.partition(":")
+    if sep and platform and external_id:
+        row = session.scalar(
+            select(MentionRow).where(MentionRow.platform == platform.lower(), MentionRow.external_id == external_id)
+        )
+        if row is not None:
+            return row
+    rows = session.scalars(select(MentionRow).where(MentionRow.external_id == ref).limit(3)).all()
+    if len(rows) == 1:
+        return rows[0]
+    if len(rows) > 1:
+        options = ", ".join(f"{r.platform}:{r.external_id}" for r in rows)
+        raise UserError(f"mention id {ref!r} exists on several platforms; say which: {options}")
+    raise UserError(f"no stored mention with id {ref!r} (use platform:id, e.g. x:1234)")
+
+
+def set_status(
+    session: Session, row: MentionRow, status: Status, at: datetime | None = None, note: str | None = None
+) -> None:
+    """Move a mention's follow-up status, keeping the history."""
+    if row.status == status.value:
+        return
+    changed_at = at or now_utc()
+    session.add(
+        StatusChangeRow(
+            mention_pk=row.pk, old_status=row.status, new_status=status.value, changed_at=changed_at, note=note
+        )
+    )
+    row.status = status.value
+    row.status_changed_at = changed_at
+
+
+def load_cursor(session: Session, connector: str) -> dict[str, Any] | None:
+    row = session.get(CursorRow, connector)
+    return dict(row.cursor) if row is not None else None
+
+
+def save_cursor(session: Session, connector: str, cursor: dict[str, Any]) -> None:
+    row = session.get(CursorRow, connector)
+    if row is None:
+        session.add(CursorRow(connector=connector, cursor=cursor, updated_at=now_utc()))
+    else:
+        row.cursor = cursor
+        row.updated_at = now_utc()
+
+
+def newest_mention_time(session: Session) -> datetime | None:
+    """The stream's 'now': every time rule is judged against mention time, never the wall clock."""
+    return session.scalar(select(func.max(MentionRow.created_at)))
+
+
+def since_filter(stmt: Select[Any], since: datetime | None) -> Select[Any]:
+    return stmt.where(MentionRow.created_at >= since) if since is not None else stmt
+
+
+def mention_ref(row: MentionRow) -> str:
+    return f"{row.platform}:{row.external_id}"
+
+
+def iso(dt: datetime | None) -> str | None:
+    return format_timestamp(dt) if dt is not None else None

@@ -1,0 +1,292 @@
+"""The CLI as a user runs it: import, exports, digest, status, errors — in a temp dir."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.conftest import DATA, ROOT
+
+UNSEEN = str(DATA / "unseen_mentions.jsonl")
+VALID_LINES = 17
+BAD_LINES = 4
+URGENCIES = {"none", "low", "medium", "high", "critical"}
+STATUSES = {"new", "acknowledged", "replied", "resolved", "dismissed"}
+CONTRACT_FIELDS = {
+    "id",
+    "platform",
+    "author",
+    "created_at",
+    "text",
+    "url",
+    "lang",
+    "is_complaint",
+    "complaint_score",
+    "urgency",
+    "category",
+    "incident_id",
+    "reply_draft",
+    "status",
+}
+
+
+def _export(cli, db: str, *extra: str) -> list[dict]:
+    result = cli("--db", db, "mentions", "export", *extra)
+    assert result.code == 0, result.err
+    return [json.loads(line) for line in result.out.splitlines()]
+
+
+def _check_import_and_exports(cli, db: str) -> None:
+    first = cli("--db", db, "import", UNSEEN)
+    assert first.code == 0, first.err
+    assert f"{VALID_LINES} new, 0 duplicates, {BAD_LINES} rejected" in first.out
+    # every bad line is named with its number, the rest went in
+    for line_no in (18, 19, 20, 22):
+        assert f"line {line_no}:" in first.err
+
+    rows = _export(cli, db)
+    assert len(rows) == VALID_LINES
+    complaints = 0
+    for row in rows:
+        assert CONTRACT_FIELDS <= row.keys()
+        assert row["id"] and row["platform"] and row["created_at"].endswith("Z")
+        assert isinstance(row["is_complaint"], bool)
+        assert 0.0 <= row["complaint_score"] <= 1.0
+        assert row["urgency"] in URGENCIES
+        assert isinstance(row["category"], str) and row["category"]
+        assert isinstance(row["lang"], str) and row["lang"]
+        if row["is_complaint"]:
+            complaints += 1
+            assert row["urgency"] != "none"
+            assert row["status"] in STATUSES
+            assert isinstance(row["reply_draft"], str) and row["reply_draft"]
+        else:
+            assert row["urgency"] == "none"
+            assert row["reply_draft"] is None
+            assert row["status"] is None
+    assert complaints >= 6
+    # the same id on two platforms is two mentions
+    assert {(r["platform"], r["id"]) for r in rows} >= {("x", "9001"), ("reddit", "9001")}
+
+    again = cli("--db", db, "import", UNSEEN)
+    assert again.code == 0, again.err
+    assert f"0 new, {VALID_LINES} duplicates, {BAD_LINES} rejected" in again.out
+    assert _export(cli, db) == rows
+
+    incidents = cli("--db", db, "incidents", "export", "--format", "json")
+    assert incidents.code == 0, incidents.err
+    for incident in json.loads(incidents.out):
+        assert {
+            "id",
+            "title",
+            "category",
+            "first_seen",
+            "last_seen",
+            "size",
+            "authors",
+            "platforms",
+            "urgency",
+            "status",
+            "mention_ids",
+        } <= incident.keys()
+        assert incident["size"] == len(incident["mention_ids"])
+
+
+def test_import_fills_every_field_and_is_idempotent_on_sqlite(cli, tmp_path: Path) -> None:
+    _check_import_and_exports(cli, f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_import_fills_every_field_and_is_idempotent_on_postgres(cli, pg_url: str) -> None:
+    _check_import_and_exports(cli, pg_url)
+
+
+def test_unknown_keys_survive_the_round_trip(cli, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    assert cli("--db", db, "import", UNSEEN).code == 0
+    rows = {(r["platform"], r["id"]): r for r in _export(cli, db)}
+    # 9016 carried keys the format does not define; the store keeps them (raw)
+    from monitor.storage import open_database
+    from monitor.storage.repository import find_mention
+
+    database = open_database(db)
+    with database.session() as session:
+        assert find_mention(session, "reddit:9016").raw == {"unknown_field": {"nested": True}, "score": 12}
+    database.dispose()
+    assert rows[("reddit", "9016")]["text"] == "t1_abc"
+
+
+def test_import_from_stdin(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    line = json.dumps(
+        {
+            "id": "s1",
+            "platform": "x",
+            "author": "a",
+            "text": "PayKita app crashed again",
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(line + "\n"))
+    result = cli("--db", f"sqlite:///{tmp_path / 'm.db'}", "import", "-")
+    assert result.code == 0, result.err
+    assert "1 new, 0 duplicates, 0 rejected" in result.out
+
+
+def test_csv_export_parses_and_defuses_formulas(cli, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    evil = tmp_path / "evil.jsonl"
+    evil.write_text(
+        json.dumps(
+            {
+                "id": "f1",
+                "platform": "x",
+                "author": "=cmd|' /C calc'!A0",
+                "text": '=HYPERLINK("http://evil") my PayKita top up failed',
+                "created_at": "2026-01-01T00:00:00Z",
+            }
+        )
+        + "\n"
+    )
+    assert cli("--db", db, "import", str(evil)).code == 0
+    result = cli("--db", db, "mentions", "export", "--format", "csv")
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert len(rows) == 1
+    assert CONTRACT_FIELDS <= set(rows[0])
+    assert rows[0]["text"].startswith("'=") and rows[0]["author"].startswith("'=")
+
+
+def test_html_digest_shows_hostile_text_as_text(cli, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    assert cli("--db", db, "import", UNSEEN).code == 0
+    out = tmp_path / "digest.html"
+    result = cli("--db", db, "digest", "--format", "html", "--out", str(out))
+    assert result.code == 0, result.err
+    soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
+    assert soup.find("script") is None
+    assert soup.find("b") is None  # the mention's <b> is text, not markup
+    assert "<script>alert('x')</script>" in soup.get_text()
+    # sections in the order a community manager reads them
+    ids = [section["id"] for section in soup.find_all("section")]
+    assert ids == ["incidents", "complaints", "still-waiting"]
+    # critical complaints come first
+    levels = [span.get_text() for span in soup.select("#complaints h3 .urgency")]
+    order = ["critical", "high", "medium", "low"]
+    assert levels == sorted(levels, key=order.index)
+    assert "critical" in levels
+    # a javascript: URL never becomes a link
+    assert not any(a.get("href", "").lower().startswith("javascript") for a in soup.find_all("a"))
+
+
+def test_markdown_and_text_digests_from_the_same_data(cli, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    assert cli("--db", db, "import", UNSEEN).code == 0
+    md = cli("--db", db, "digest", "--format", "md")
+    text = cli("--db", db, "digest", "--format", "text")
+    assert md.code == 0 and text.code == 0
+    assert md.out.startswith("# ") and "## Incidents" in md.out and "## Still waiting" in md.out
+    assert "<script>" not in md.out  # escaped in Markdown
+    assert "INCIDENTS" in text.out and "STILL WAITING" in text.out
+    assert "[CRITICAL]" in text.out
+
+
+def test_status_follow_up_and_still_waiting(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("digest:\n  follow_up: 1h\n")
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    assert cli("--db", db, "import", UNSEEN).code == 0
+    flagged = _export(cli, db, "--flagged")
+    assert flagged and all(r["is_complaint"] for r in flagged)
+    oldest = min(flagged, key=lambda r: r["created_at"])
+    ref = f"{oldest['platform']}:{oldest['id']}"
+
+    waiting = cli("--db", db, "digest", "--format", "text").out.split("STILL WAITING", 1)[1]
+    assert ref in waiting
+    moved = cli("--db", db, "mentions", "status", ref, "acknowledged", "--note", "DM sent")
+    assert moved.code == 0, moved.err
+    assert "new → acknowledged" in moved.out
+    waiting = cli("--db", db, "digest", "--format", "text").out.split("STILL WAITING", 1)[1]
+    assert ref not in waiting
+    dismissed = cli("--db", db, "mentions", "status", ref, "dismissed")
+    assert dismissed.code == 0
+    assert ref not in cli("--db", db, "digest", "--format", "text").out
+    # a re-import never re-flags what a person dismissed
+    assert cli("--db", db, "import", UNSEEN).code == 0
+    assert next(r for r in _export(cli, db) if f"{r['platform']}:{r['id']}" == ref)["status"] == "dismissed"
+
+
+def test_since_filters_exports(cli, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    assert cli("--db", db, "import", UNSEEN).code == 0
+    late = _export(cli, db, "--since", "2026-05-04T11:00:00Z")
+    assert late and all(r["created_at"] >= "2026-05-04T11:00:00Z" for r in late)
+    recent = _export(cli, db, "--since", "1h")  # back from the newest mention, not the wall clock
+    assert recent and all(r["created_at"] >= "2026-05-04T11:30:00Z" for r in recent)
+    bad = cli("--db", db, "mentions", "export", "--since", "last tuesday")
+    assert bad.code != 0 and "--since" in bad.err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--config", "missing.yaml", "digest"), "config file not found"),
+        (("--db", "nonsense://x", "digest"), "not a usable database URL"),
+        (("--db", "sqlite:////no/such/folder/x.db", "digest"), "does not exist"),
+        (("import", "no-such-file.jsonl"), "no such file"),
+        (("mentions", "status", "x:404", "resolved"), "no stored mention"),
+        (("incidents", "export", "--id", "INC-nope"), "no incident"),
+    ],
+)
+def test_user_mistakes_are_one_clear_line(cli, tmp_path: Path, args: tuple[str, ...], expected: str) -> None:
+    if "--db" not in args:
+        args = ("--db", f"sqlite:///{tmp_path / 'm.db'}", *args)
+    result = cli(*args)
+    assert result.code != 0
+    assert expected in result.err
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("storage: [unclosed", "not valid YAML at line 1"),
+        ("storage:\n  urll: sqlite://\n", "storage.urll: unknown key"),
+        ("connectors:\n  - name: a\n    type: file\n    interval: often\n", "connectors.0.interval"),
+        ("digest:\n  format: pdf\n", "digest.format"),
+        ("- just\n- a list\n", "expected a mapping"),
+    ],
+)
+def test_malformed_config_is_one_clear_line(cli, tmp_path: Path, content: str, expected: str) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(content)
+    result = cli("--config", str(config), "digest")
+    assert result.code != 0
+    assert expected in result.err
+    assert "Traceback" not in result.err
+
+
+def test_init_writes_a_config_that_runs(cli, tmp_path: Path) -> None:
+    result = cli("init")
+    assert result.code == 0, result.err
+    assert (tmp_path / "config.yaml").exists()
+    assert (tmp_path / "complaint-monitor.db").exists()
+    assert "exists; keeping it" in cli("init").err
+    run = cli("run", "--once")
+    assert run.code == 0, run.err
+    assert run.out.startswith("sample: ") and " new, 0 duplicates" in run.out
+
+
+def test_shipped_config_is_the_init_default() -> None:
+    assert (ROOT / "config.yaml").read_text() == (ROOT / "monitor" / "default_config.yaml").read_text()
+
+
+def test_monitor_db_env_var_overrides_config(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONITOR_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    assert cli("import", UNSEEN).code == 0
+    assert (tmp_path / "env.db").exists()
