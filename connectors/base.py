@@ -76,6 +76,9 @@ class Connector(ABC):
     platform: ClassVar[str]
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
 
+    timeout: float = 15.0
+    """Seconds one network request may take; the runner sets it from the entry's `timeout`."""
+
     def __init__(
         self,
         name: str,

@@ -59,7 +59,8 @@ class FileConnector(Connector):
             end = data.rfind(b"\n") + 1 if not data.endswith(b"\n") else len(data)
             text = data[:end].decode("utf-8", errors="replace")
             errors: list[LineError] = []
-            for mention in read_mentions(text.splitlines(), self.options.platform, errors):
+            # split on \n only: U+2028 and friends may legally sit inside a post's text
+            for mention in read_mentions(text.split("\n"), self.options.platform, errors):
                 if self.brand.is_own_account(mention.author):
                     continue
                 batch.mentions.append(mention)

@@ -12,7 +12,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors import Batch, Connector, ConnectorAuthError, ConnectorConfigError, ConnectorError, connector_class
+from connectors import (
+    Batch,
+    BrandFilter,
+    Connector,
+    ConnectorAuthError,
+    ConnectorConfigError,
+    ConnectorError,
+    connector_class,
+)
+from connectors.brand_query import is_excluded
 from monitor.config import ConnectorSettings, Settings
 from monitor.models import Mention
 from monitor.pipeline import IngestReport, Pipeline
@@ -43,7 +52,10 @@ class PollResult:
 
 def build_connector(settings: Settings, entry: ConnectorSettings) -> Connector:
     cls = connector_class(entry.type)
-    return cls(entry.name, entry.options, settings.brand.filter(), base_dir=settings.base_dir)
+    connector = cls(entry.name, entry.options, settings.brand.filter(), base_dir=settings.base_dir)
+    # Leave room for a retry or a second page inside the poll's own deadline.
+    connector.timeout = max(1.0, entry.timeout.total_seconds() / 3)
+    return connector
 
 
 class _Fetch(threading.Thread):
@@ -63,12 +75,8 @@ class _Fetch(threading.Thread):
             self.error = exc
 
 
-def _wanted(mention: Mention, settings: Settings) -> bool:
-    brand = settings.brand.filter()
-    if brand.is_own_account(mention.author):
-        return False
-    text = mention.text.lower()
-    return not any(term.lower() in text for term in brand.exclude)
+def _wanted(mention: Mention, brand: BrandFilter) -> bool:
+    return not brand.is_own_account(mention.author) and not is_excluded(mention.text, brand)
 
 
 def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, database: Database) -> PollResult:
@@ -99,7 +107,8 @@ def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, 
     batch = fetch.batch
     for item in batch.skipped:
         log.warning("%s: skipped malformed item: %s", entry.name, item)
-    report = pipeline.process((m for m in batch.mentions if _wanted(m, settings)), source=entry.name)
+    brand = settings.brand.filter()
+    report = pipeline.process((m for m in batch.mentions if _wanted(m, brand)), source=entry.name)
     with database.session() as session:
         save_cursor(session, entry.name, batch.cursor)
     return PollResult(entry.name, "ok", report=report, skipped=list(batch.skipped))

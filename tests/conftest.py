@@ -41,9 +41,9 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp
 
 def _postgres_available() -> str | None:
     try:
-        import psycopg2
+        import psycopg
 
-        conn = psycopg2.connect(PG_URL, connect_timeout=3)
+        conn = psycopg.connect(PG_URL, connect_timeout=3)
         conn.close()
         return None
     except Exception as exc:  # noqa: BLE001 - any failure means: skip
@@ -58,11 +58,10 @@ def pg_url() -> Iterator[str]:
         if os.environ.get("CI") and os.environ.get("COMPLAINT_MONITOR_REQUIRE_PG"):
             pytest.fail(reason)
         pytest.skip(reason)
-    import psycopg2
+    import psycopg
 
     schema = f"cm_test_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(PG_URL)
-    conn.autocommit = True
+    conn = psycopg.connect(PG_URL, autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f'CREATE SCHEMA "{schema}"')
     try:

@@ -53,6 +53,8 @@ class Database:
             self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise StorageError(f"not a usable database URL {_redacted(url)!r}: {exc}") from None
+        except ImportError as exc:
+            raise StorageError(f"the database driver for {_redacted(url)!r} is not installed: {exc.name}") from None
         if self.engine.dialect.name == "sqlite":
             path = self.engine.url.database
             if path and path != ":memory:":
