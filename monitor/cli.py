@@ -51,7 +51,7 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="complaint-monitor", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="complaint-monitor", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("complaint-monitor: aborted", err=True)
         return 130
@@ -66,4 +66,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("complaint-monitor: interrupted", err=True)
         return 130
-    return 0
+    # ctx.exit(n) in a command comes back here as the return value
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,264 @@
+"""Turning a complaint into a suggested public reply.
+
+A draft is planned first (language, what to offer, which phrasing of each
+step), then rendered from the templates and fitted to the platform's limit by
+swapping in short phrasings — never by cutting text — and finally checked by
+the linter. Every choice is a stable function of the mention, so drafting the
+same mention twice gives the same text, while different mentions get
+different phrasings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Urgency
+from monitor.replies.lint import lint_draft, lint_steps, normalise_language, reply_length
+from monitor.replies.personal_data import has_personal_data
+from monitor.replies.settings import CATEGORIES, ReplySettings
+from monitor.replies.templating import LanguageTemplates
+
+STEPS = ("acknowledge", "clarify", "resolve", "check_back")
+SHORTEN_ORDER = ("resolve", "clarify", "acknowledge", "check_back")
+"""Which steps switch to their short phrasing first when a draft is too long."""
+
+LAYOUT_CACHE_SIZE = 4096
+OPEN_INCIDENT_STATUSES = ("emerging", "active")
+"""Only these are told "we know, we're working on it"; a candidate group or a resolved incident is not."""
+
+_HANDLE_OK = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
+
+
+def you_for(lang: str, settings: ReplySettings) -> str:
+    if lang == "id":
+        return "Kakak" if settings.address == "kak" else "Anda"
+    return "you"
+
+
+def _stable_index(key: str, salt: str, count: int) -> int:
+    digest = hashlib.blake2b(f"{key}\x1f{salt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count
+
+
+def author_handle(mention: Mention, settings: ReplySettings) -> str:
+    """The @author prefix on platforms where replies tag the author; empty elsewhere or for an odd author."""
+    if mention.platform.lower() not in {p.lower() for p in settings.address_author_on}:
+        return ""
+    author = mention.author.strip().lstrip("@")
+    return "@" + author if _HANDLE_OK.fullmatch(author) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPlan:
+    """Everything decided before rendering; `blocks` maps each step to the phrasing used."""
+
+    lang: str
+    category: str
+    resolution: str
+    """The template of step 4: "incident" or "resolve_<offer>"."""
+    urgency: Urgency
+    personal_data: bool
+    incident: IncidentContext | None
+    handle: str
+    platform: str
+    blocks: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def critical(self) -> bool:
+        return self.urgency is Urgency.CRITICAL
+
+    @property
+    def urgent(self) -> bool:
+        return self.urgency.rank >= Urgency.HIGH.rank
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    parts: Mapping[str, str]
+    label: str
+
+
+class TemplateDrafter:
+    """The ReplyDrafter stage: Jinja2 templates + the linter."""
+
+    def __init__(self, settings: ReplySettings, brand_name: str, templates: Mapping[str, LanguageTemplates]) -> None:
+        self.settings = settings
+        self.brand_name = brand_name
+        self.templates = templates
+        self._layout_cache: dict[tuple[object, ...], str] = {}
+
+    # -- planning ---------------------------------------------------------
+
+    def allowed_offers(self, category: str) -> list[str]:
+        offers = self.settings.strategy_for(category).offers
+        return [o for o in offers if o != "status_page" or self.settings.status_page_url]
+
+    def plan(self, mention: Mention, classification: Classification, incident: IncidentContext | None) -> ReplyPlan:
+        lang = normalise_language(classification.lang, self.settings.default_language)
+        category = classification.category
+        if category not in self.settings.strategy and category not in CATEGORIES:
+            category = "other"
+        key = f"{mention.platform}:{mention.id}"
+        if incident is not None and incident.status not in OPEN_INCIDENT_STATUSES:
+            incident = None
+        if incident is not None:
+            resolution = "incident"
+        else:
+            offers = self.allowed_offers(category)
+            if not offers:
+                resolution = "resolve_investigate"
+            elif classification.urgency is Urgency.CRITICAL and "specialist" in offers:
+                resolution = "resolve_specialist"  # priority handling: a person takes it on
+            else:
+                resolution = "resolve_" + offers[_stable_index(key, "offer", len(offers))]
+        plan = ReplyPlan(
+            lang=lang,
+            category=category,
+            resolution=resolution,
+            urgency=classification.urgency,
+            personal_data=has_personal_data(mention.text),
+            incident=incident,
+            handle=author_handle(mention, self.settings),
+            platform=mention.platform.lower(),
+        )
+        return replace(plan, blocks={step: self._pick(plan, step, key) for step in STEPS})
+
+    def _step_file(self, plan: ReplyPlan, step: str) -> str:
+        if step == "resolve":
+            return plan.resolution
+        if step == "clarify" and plan.incident is not None:
+            return "clarify_incident"
+        return step
+
+    def _pick(self, plan: ReplyPlan, step: str, key: str) -> str:
+        options = self.templates[plan.lang].steps[self._step_file(plan, step)].blocks_for(plan.critical)
+        return options[_stable_index(key, step, len(options))]
+
+    def with_variant(self, plan: ReplyPlan, index: int) -> ReplyPlan:
+        """The plan with phrasing number `index` (wrapping) for every step; for the matrix linter."""
+        blocks = {}
+        for step in STEPS:
+            options = self.templates[plan.lang].steps[self._step_file(plan, step)].blocks_for(plan.critical)
+            blocks[step] = options[index % len(options)]
+        return replace(plan, blocks=blocks)
+
+    # -- rendering --------------------------------------------------------
+
+    def context(self, plan: ReplyPlan) -> dict[str, Any]:
+        templates = self.templates[plan.lang]
+        base: dict[str, Any] = {
+            "you": you_for(plan.lang, self.settings),
+            "category": plan.category,
+            "lang": plan.lang,
+            "brand": self.brand_name,
+            "platform": plan.platform,
+            "urgency": plan.urgency.value,
+            "urgent": plan.urgent,
+            "critical": plan.critical,
+            "personal_data": plan.personal_data,
+            "incident": plan.incident is not None,
+            "incident_size": plan.incident.size if plan.incident else 0,
+            "status_url": self.settings.status_page_url or "",
+        }
+        for part in ("topic", "feeling", "details"):
+            base[part] = templates.category_part(plan.category, part, base)
+        return base
+
+    def render(
+        self,
+        plan: ReplyPlan,
+        *,
+        short: frozenset[str] = frozenset(),
+        signature: bool = True,
+        context: Mapping[str, Any] | None = None,
+    ) -> Rendered:
+        templates = self.templates[plan.lang]
+        context = context if context is not None else self.context(plan)
+        parts: dict[str, str] = {}
+        used: list[str] = []
+        for step in STEPS:
+            step_template = templates.steps[self._step_file(plan, step)]
+            block = step_template.short_for(plan.critical) if step in short else plan.blocks[step]
+            parts[step] = step_template.render(block, context)
+            used.append(f"{step}.{block}")
+        signature_text = " ".join(self.settings.signature.split()) if signature else ""
+        layout_key = (plan.lang, plan.handle, signature_text, plan.incident is not None, *parts.values())
+        text = self._layout_cache.get(layout_key)
+        if text is None:
+            layout = templates.layout.render(
+                handle=plan.handle,
+                signature=signature_text,
+                incident=plan.incident is not None,
+                lang=plan.lang,
+                **parts,
+            )
+            if len(self._layout_cache) >= LAYOUT_CACHE_SIZE:
+                self._layout_cache.clear()  # handles are unbounded in a long-running daemon
+            text = self._layout_cache[layout_key] = " ".join(layout.split())
+        dropped = "" if signature or not self.settings.signature.strip() else " -signature"
+        label = f"{plan.lang}/{plan.resolution} " + " ".join(used) + dropped
+        return Rendered(text=text, parts=parts, label=label)
+
+    def fit(self, plan: ReplyPlan) -> Rendered:
+        """The fullest rendering within the platform's limit (or the shortest one, which lint flags).
+
+        Optional text goes first (the signature), then steps switch to their short
+        phrasing: as few as possible, those early in SHORTEN_ORDER first. Text is never cut.
+        """
+        limit = self.settings.limit_for(plan.platform)
+        context = self.context(plan)
+
+        def length(text: str) -> int:
+            return reply_length(text, plan.platform)
+
+        rendered = self.render(plan, context=context)
+        if length(rendered.text) <= limit:
+            return rendered
+        if self.settings.signature.strip():
+            rendered = self.render(plan, signature=False, context=context)
+            if length(rendered.text) <= limit:
+                return rendered
+        # The layout only joins the steps, so a candidate's length is predictable from its parts.
+        full = {step: length(part) for step, part in rendered.parts.items()}
+        overhead = length(rendered.text) - sum(full.values())
+        shorts = self.render(plan, short=frozenset(STEPS), signature=False, context=context).parts
+        short = {step: length(part) for step, part in shorts.items()}
+        for count in range(1, len(SHORTEN_ORDER) + 1):
+            for steps in itertools.combinations(SHORTEN_ORDER, count):
+                if overhead + sum(short[s] if s in steps else full[s] for s in STEPS) > limit:
+                    continue
+                candidate = self.render(plan, short=frozenset(steps), signature=False, context=context)
+                if length(candidate.text) <= limit:
+                    return candidate
+        return self.render(plan, short=frozenset(STEPS), signature=False, context=context)
+
+    # -- the stage --------------------------------------------------------
+
+    def finish(
+        self, plan: ReplyPlan, rendered: Rendered, mention: Mention, classification: Classification
+    ) -> ReplyDraft:
+        incident = plan.incident is not None
+        problems = lint_draft(
+            rendered.text, mention, replace(classification, category=plan.category), self.settings,
+            incident=incident, lang=plan.lang,
+        )  # fmt: skip
+        problems += [p for p in lint_steps(rendered.parts, plan.lang, incident=incident) if p not in problems]
+        return ReplyDraft(
+            text=rendered.text,
+            lang=plan.lang,
+            ok=not problems,
+            problems=tuple(problems),
+            template=rendered.label[:200],
+            # Fraud cases are never handled in public, whatever the post contains.
+            needs_dm=plan.personal_data or plan.category == "security_fraud",
+        )
+
+    def draft(self, mention: Mention, classification: Classification, incident: IncidentContext | None) -> ReplyDraft:
+        plan = self.plan(mention, classification, incident)
+        return self.finish(plan, self.fit(plan), mention, classification)
