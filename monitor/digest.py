@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.config import Settings
+from monitor.incidents.visibility import shown, text_incident
 from monitor.models import Status, Urgency
 from monitor.storage.repository import mention_ref, newest_mention_time
 from monitor.storage.schema import (
@@ -138,7 +139,7 @@ def build_digest(
         for pk, inc_id in session.execute(
             select(IncidentMemberRow.mention_pk, IncidentMemberRow.incident_id)
             .join(IncidentRow, IncidentRow.id == IncidentMemberRow.incident_id)
-            .where(IncidentRow.merged_into.is_(None))
+            .where(IncidentRow.merged_into.is_(None), text_incident())
         )
     }
 
@@ -189,8 +190,8 @@ def _incidents(
 ) -> list[DigestIncident]:
     rows = session.scalars(
         select(IncidentRow).where(
+            shown(),
             IncidentRow.merged_into.is_(None),
-            IncidentRow.author_count >= settings.incidents.min_authors,
             (IncidentRow.status.in_(OPEN_INCIDENT_STATES)) | (IncidentRow.last_seen >= since),
         )
     ).all()

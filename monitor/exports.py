@@ -12,6 +12,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.incidents.visibility import shown, text_incident
 from monitor.storage.repository import iso, mention_ref
 from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, MentionRow, ReplyDraftRow
 
@@ -53,7 +54,7 @@ def _live_incident_of(session: Session) -> dict[int, str]:
         for pk, inc in session.execute(
             select(IncidentMemberRow.mention_pk, IncidentMemberRow.incident_id)
             .join(IncidentRow, IncidentRow.id == IncidentMemberRow.incident_id)
-            .where(IncidentRow.merged_into.is_(None))
+            .where(IncidentRow.merged_into.is_(None), text_incident())
         )
     }
 
@@ -105,7 +106,7 @@ def incident_rows(
     include_merged: bool = False,
 ) -> list[dict[str, Any]]:
     """One dict per incident with its members (`mention_ids` as platform:id, `mentions` in full)."""
-    stmt = select(IncidentRow).order_by(IncidentRow.first_seen, IncidentRow.id)
+    stmt = select(IncidentRow).where(shown()).order_by(IncidentRow.first_seen, IncidentRow.id)
     if incident_id is not None:
         stmt = stmt.where(IncidentRow.id == incident_id)
     elif not include_merged:

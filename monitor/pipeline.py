@@ -165,7 +165,8 @@ class Pipeline:
             if verdict is None:
                 continue
             verdict = _apply_label(verdict, labels.get(row.pk))
-            session.merge(
+            # Only mentions new to the store get here, so there is no earlier verdict to merge with.
+            session.add(
                 ClassificationRow(
                     mention_pk=row.pk,
                     lang=verdict.lang,
@@ -208,6 +209,10 @@ class Pipeline:
             .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
             .where(MentionRow.pk.in_(list(mention_pks)))
         ).all()
+        existing = {
+            draft.mention_pk: draft
+            for draft in session.scalars(select(ReplyDraftRow).where(ReplyDraftRow.mention_pk.in_(list(mention_pks))))
+        }
         for row, classification_row in pairs:
             if not classification_row.is_complaint:
                 continue
@@ -219,16 +224,15 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - a failed draft is shown as needing review, not lost
                 log.exception("reply drafting failed for %s:%s", row.platform, row.external_id)
                 draft = ReplyDraft(text="", lang=classification.lang, ok=False, problems=(f"drafting failed: {exc}",))
-            session.merge(
-                ReplyDraftRow(
-                    mention_pk=row.pk,
-                    text=draft.text,
-                    lang=draft.lang,
-                    ok=draft.ok,
-                    problems=list(draft.problems),
-                    template=draft.template,
-                    needs_dm=draft.needs_dm,
-                    drafted_at=now_utc(),
-                )
-            )
+            stored = existing.get(row.pk)
+            if stored is None:
+                stored = ReplyDraftRow(mention_pk=row.pk)
+                session.add(stored)
+            stored.text = draft.text
+            stored.lang = draft.lang
+            stored.ok = draft.ok
+            stored.problems = list(draft.problems)
+            stored.template = draft.template
+            stored.needs_dm = draft.needs_dm
+            stored.drafted_at = now_utc()
         session.flush()
