@@ -45,7 +45,10 @@ class App:
     def incident_assigner(self) -> IncidentAssigner:
         from monitor.incidents import build_assigner
 
-        return build_assigner(self.settings.incidents, self.settings.alerts)
+        brand = self.settings.brand
+        return build_assigner(
+            self.settings.incidents, self.settings.alerts, [brand.name, *brand.names, *brand.hashtags]
+        )
 
     @cached_property
     def reply_drafter(self) -> ReplyDrafter:

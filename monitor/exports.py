@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -12,8 +11,8 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.incidents.visibility import shown, text_incident
-from monitor.storage.repository import iso, mention_ref
+from monitor.incidents.visibility import text_incident
+from monitor.storage.repository import iso
 from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, MentionRow, ReplyDraftRow
 
 MENTION_FIELDS = (
@@ -96,68 +95,6 @@ def mention_rows(
             "metrics": mention.metrics,
             "in_reply_to": mention.in_reply_to,
         }
-
-
-def incident_rows(
-    session: Session,
-    since: datetime | None = None,
-    status: str | None = None,
-    incident_id: str | None = None,
-    include_merged: bool = False,
-) -> list[dict[str, Any]]:
-    """One dict per incident with its members (`mention_ids` as platform:id, `mentions` in full)."""
-    stmt = select(IncidentRow).where(shown()).order_by(IncidentRow.first_seen, IncidentRow.id)
-    if incident_id is not None:
-        stmt = stmt.where(IncidentRow.id == incident_id)
-    elif not include_merged:
-        stmt = stmt.where(IncidentRow.merged_into.is_(None))
-    if status is not None:
-        stmt = stmt.where(IncidentRow.status == status)
-    if since is not None:
-        stmt = stmt.where(IncidentRow.last_seen >= since)
-    incidents = session.scalars(stmt).all()
-    members: dict[str, list[MentionRow]] = defaultdict(list)
-    if incidents:
-        for inc_id, mention in session.execute(
-            select(IncidentMemberRow.incident_id, MentionRow)
-            .join(MentionRow, MentionRow.pk == IncidentMemberRow.mention_pk)
-            .where(IncidentMemberRow.incident_id.in_([i.id for i in incidents]))
-            .order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
-        ):
-            members[inc_id].append(mention)
-    rows = []
-    for inc in incidents:
-        mentions = members[inc.id]
-        rows.append(
-            {
-                "id": inc.id,
-                "title": inc.title,
-                "category": inc.category,
-                "first_seen": iso(inc.first_seen),
-                "last_seen": iso(inc.last_seen),
-                "size": len(mentions),
-                "authors": len({(m.platform, m.author.lower()) for m in mentions}),
-                "platforms": sorted({m.platform for m in mentions}),
-                "urgency": inc.urgency,
-                "status": inc.status,
-                "mention_ids": [mention_ref(m) for m in mentions],
-                "key_terms": list(inc.key_terms or []),
-                "merged_into": inc.merged_into,
-                "summary": inc.summary or {},
-                "mentions": [
-                    {
-                        "id": m.external_id,
-                        "platform": m.platform,
-                        "author": m.author,
-                        "created_at": iso(m.created_at),
-                        "text": m.text,
-                        "url": m.url,
-                    }
-                    for m in mentions
-                ],
-            }
-        )
-    return rows
 
 
 def _csv_cell(value: Any) -> Any:

@@ -10,10 +10,13 @@ import click
 from monitor.app import App
 from monitor.commands._output import output_stream, since_option
 from monitor.errors import UserError
-from monitor.exports import INCIDENT_CSV_FIELDS, incident_member_rows, incident_rows, write_csv
+from monitor.exports import INCIDENT_CSV_FIELDS, incident_member_rows, write_csv
+from monitor.incidents.cli import export_rows, show_incident
 from monitor.mention_io import write_jsonl
 from monitor.storage.repository import newest_mention_time
 from monitor.storage.schema import now_utc
+
+LISTED_BY_DEFAULT = ("emerging", "active", "resolved")
 
 
 @click.group("incidents")
@@ -34,7 +37,9 @@ def export_incidents(
     """Each incident with its fields and member mentions (CSV: one row per incident–member)."""
     with app.database.session() as session:
         since_dt = since_option(since, lambda: newest_mention_time(session) or now_utc())
-        rows = incident_rows(session, since=since_dt, status=status, incident_id=incident_id)
+        # Merged incidents are pointers to their survivor: listed only when asked for.
+        statuses = status if (status or incident_id) else LISTED_BY_DEFAULT
+        rows = export_rows(session, since=since_dt, status=statuses, incident_id=incident_id)
     if incident_id is not None and not rows:
         raise UserError(f"no incident with id {incident_id!r}")
     with output_stream(out) as stream:
@@ -45,6 +50,15 @@ def export_incidents(
             write_jsonl(rows, stream)
         else:
             write_csv(incident_member_rows(rows), INCIDENT_CSV_FIELDS, stream)
+
+
+@incidents_group.command("show")
+@click.argument("incident_id")
+@click.pass_obj
+def show_command(app: App, incident_id: str) -> None:
+    """One incident in the terminal: its facts and the timeline of its reports."""
+    with app.database.session() as session:
+        click.echo(show_incident(session, incident_id))
 
 
 def register(cli: click.Group) -> None:

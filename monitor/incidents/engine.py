@@ -1,0 +1,441 @@
+"""The streaming grouping engine: pure, in memory, in event time.
+
+Reports must be fed in event-time order, sorted by (created_at, platform,
+external id). Each report joins the most similar open group or starts a new
+one; a group is *raised* as an incident once `min_authors` distinct authors
+reported within one `window` (the same person five times counts once).
+
+The engine is causal and exact: where a report goes depends only on the
+reports before it, and group sums use integer weights, so replaying the same
+stream from a restored state gives the same groups and ids whatever order the
+batches originally arrived in. Memory is bounded by the open groups: a
+candidate group closes `window` after its last report, an incident after
+`resolve_after`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from monitor.incidents.text import TextFeatures, features, index_words, with_category
+
+GENERIC_CATEGORIES = frozenset({"", "other", "unknown", "general", "none"})
+MAX_CANDIDATES = 6
+"""Groups scored in full per report (those sharing the most words with it)."""
+COMMON_WORD_POSTINGS = 400
+"""A word shared by more open groups than this is too common to find candidates by."""
+
+
+@dataclass(slots=True)
+class Report:
+    """One complaint as the engine sees it."""
+
+    pk: int
+    platform: str
+    external_id: str
+    author: str
+    created_at: datetime
+    category: str
+    urgency_rank: int
+    features: TextFeatures
+    lang: str = ""
+    text: str = ""
+    index: tuple[str, ...] = ()
+    """The words the report is looked up by (see `text.index_words`)."""
+
+    @property
+    def order_key(self) -> tuple[datetime, str, str]:
+        return (self.created_at, self.platform, self.external_id)
+
+
+@dataclass(slots=True)
+class Member:
+    report: Report
+    similarity: float
+    joined_at: datetime
+    """Event time the report joined this group: its own time, or the merge time if it came with a merge."""
+
+
+@dataclass(slots=True)
+class Group:
+    id: str
+    first: Report
+    members: list[Member] = field(default_factory=list)
+    authors: Counter[str] = field(default_factory=Counter)
+    categories: Counter[str] = field(default_factory=Counter)
+    centroid: dict[str, int] = field(default_factory=dict)
+    norm2: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    merged_into: str | None = None
+    merged_at: datetime | None = None
+    category: str = "other"
+    """The most frequent specific category of its reports (kept up to date by `add`)."""
+    raised: bool = False
+    """Reached min_authors distinct authors within one window; never goes back."""
+    live_from: int = 0
+    """members[:live_from] are older than the window and no longer in the centroid."""
+    forgotten: int = 0
+    """Members dropped by `forget_old` (counted in `size`)."""
+    words: Counter[str] = field(default_factory=Counter)
+    """Lookup words of the members still in the centroid, with how many members use each."""
+    gone: list[str] = field(default_factory=list)
+    """Lookup words no member in the centroid uses any more (the engine un-indexes them)."""
+
+    @property
+    def author_count(self) -> int:
+        return len(self.authors)
+
+    def _leading_category(self) -> str:
+        specific = [(n, c) for c, n in self.categories.items() if c not in GENERIC_CATEGORIES]
+        pool = specific or [(n, c) for c, n in self.categories.items()]
+        return min(pool, key=lambda nc: (-nc[0], nc[1]))[1] if pool else "other"
+
+    @property
+    def size(self) -> int:
+        return self.forgotten + len(self.members)
+
+    def _add_vector(self, vector: dict[str, int], sign: int = 1) -> None:
+        centroid = self.centroid
+        dot = 0
+        for key, value in vector.items():
+            old = centroid.get(key, 0)
+            dot += old * value
+            new = old + sign * value
+            if new:
+                centroid[key] = new
+            else:
+                centroid.pop(key, None)
+        self.norm2 += 2 * sign * dot + sum([v * v for v in vector.values()])
+
+    def add(self, member: Member, window: timedelta) -> None:
+        """Add the newest report (in event time); the centroid keeps the last `window` before the newest report."""
+        report = member.report
+        self.members.append(member)
+        self.authors[report.author] += 1
+        self.categories[report.category] += 1
+        self.category = self._leading_category()
+        self._add_vector(report.features.vector)
+        self.words.update(report.index)
+        if self.first_seen is None or report.created_at < self.first_seen:
+            self.first_seen = report.created_at
+        if self.last_seen is None or report.created_at > self.last_seen:
+            self.last_seen = report.created_at
+        self._age(window)
+
+    def _age(self, window: timedelta) -> None:
+        """Take reports older than `window` before the newest out of the centroid: an incident is what
+        people say now, and a long incident then costs no more to compare than a short one."""
+        assert self.last_seen is not None
+        horizon = self.last_seen - window
+        members = self.members
+        words = self.words
+        while self.live_from < len(members) and members[self.live_from].report.created_at < horizon:
+            old = members[self.live_from].report
+            self._add_vector(old.features.vector, -1)
+            for word in old.index:
+                words[word] -= 1
+                if not words[word]:
+                    del words[word]
+                    self.gone.append(word)
+            self.live_from += 1
+
+    def rebuild(self, window: timedelta) -> None:
+        """Recompute order and centroid from the members alone (after a merge or a restore)."""
+        self.members.sort(key=lambda m: m.report.order_key)
+        before = set(self.words)
+        self.centroid, self.norm2, self.live_from, self.words = {}, 0, 0, Counter()
+        assert self.last_seen is not None
+        horizon = self.last_seen - window
+        for member in self.members:
+            if member.report.created_at < horizon:
+                self.live_from += 1
+            else:
+                self._add_vector(member.report.features.vector)
+                self.words.update(member.report.index)
+        self.gone.extend(before - set(self.words))
+
+    def forget_old(self) -> None:
+        """Drop reports that no longer count for anything (streaming without keeping history)."""
+        if self.live_from:
+            self.forgotten += self.live_from
+            del self.members[: self.live_from]
+            self.live_from = 0
+
+    def update_raised(self, min_authors: int, window: timedelta, full: bool = False) -> bool:
+        """Raise the group if some window-long stretch of its reports has min_authors distinct authors.
+
+        Reports are appended in event-time order, so after an `add` only the stretch ending at the
+        newest report is new; `full` rescans everything (after a merge or a restore).
+        """
+        if self.raised or len(self.authors) < min_authors:
+            return self.raised
+        members = self.members
+        if full:
+            members.sort(key=lambda m: m.report.order_key)
+            inside: Counter[str] = Counter()
+            left = 0
+            for member in members:
+                inside[member.report.author] += 1
+                while members[left].report.created_at < member.report.created_at - window:
+                    inside[members[left].report.author] -= 1
+                    if not inside[members[left].report.author]:
+                        del inside[members[left].report.author]
+                    left += 1
+                if len(inside) >= min_authors:
+                    self.raised = True
+                    break
+            return self.raised
+        newest = members[-1].report.created_at
+        authors: set[str] = set()
+        for member in reversed(members):
+            if member.report.created_at < newest - window:
+                break
+            authors.add(member.report.author)
+            if len(authors) >= min_authors:
+                self.raised = True
+                break
+        return self.raised
+
+    def similarity(self, features: TextFeatures) -> float:
+        if not self.norm2 or not features.norm2:
+            return 0.0
+        centroid, vector = self.centroid, features.vector
+        dot = sum([centroid[k] * vector[k] for k in centroid.keys() & vector.keys()])
+        return dot / math.sqrt(self.norm2 * features.norm2)
+
+    def similarity_to(self, other: Group) -> float:
+        if not self.norm2 or not other.norm2:
+            return 0.0
+        mine, theirs = self.centroid, other.centroid
+        dot = sum([mine[k] * theirs[k] for k in mine.keys() & theirs.keys()])
+        return dot / math.sqrt(self.norm2 * other.norm2)
+
+
+def group_id(first: Report) -> str:
+    """Stable, readable id from the first report: INC-<yyyymmdd>-<hhmm>-<4 hex of its identity>."""
+    digest = zlib.crc32(f"{first.platform}\x1f{first.external_id}".encode()) & 0xFFFF
+    at = first.created_at
+    return f"INC-{at.year:04d}{at.month:02d}{at.day:02d}-{at.hour:02d}{at.minute:02d}-{digest:04x}"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    min_authors: int = 3
+    window: timedelta = timedelta(hours=2)
+    resolve_after: timedelta = timedelta(hours=6)
+    similarity: float = 0.40
+    merge_similarity: float = 0.5
+    category_penalty: float = 0.1
+    category_weight: float = 0.6
+    key_terms: frozenset[str] = frozenset()
+    ignore_terms: frozenset[str] = frozenset()
+    """Canonical words left out of the text features: the brand's names, which every mention shares."""
+    keep_members: bool = True
+    """False: groups drop reports older than the window (memory bounded by the window; sizes still count)."""
+
+
+def make_report(
+    config: EngineConfig,
+    *,
+    pk: int,
+    platform: str,
+    external_id: str,
+    author: str,
+    created_at: datetime,
+    category: str,
+    text: str,
+    urgency_rank: int = 1,
+    lang: str = "",
+) -> Report:
+    """A Report with its comparable features (text, plus the category when it is a specific one)."""
+    feats = features(text, config.key_terms, config.ignore_terms)
+    if category not in GENERIC_CATEGORIES:
+        feats = with_category(feats, category, config.category_weight)
+    return Report(
+        pk=pk,
+        platform=platform,
+        external_id=external_id,
+        author=author,
+        created_at=created_at,
+        category=category or "other",
+        urgency_rank=urgency_rank,
+        features=feats,
+        lang=lang,
+        text=text,
+        index=tuple(index_words(feats)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    group_id: str
+    similarity: float
+    merged: tuple[str, ...] = ()
+
+
+class Engine:
+    """Assigns reports, fed in event-time order, to groups."""
+
+    def __init__(self, config: EngineConfig, on_close: Callable[[Group], None] | None = None) -> None:
+        self.config = config
+        self.open: dict[str, Group] = {}
+        self._postings: dict[str, set[str]] = {}
+        self._expiry: list[tuple[datetime, str]] = []
+        self._on_close = on_close
+        self.now: datetime | None = None
+
+    # ---- state ---------------------------------------------------------------------------------
+
+    def _ttl(self, group: Group) -> timedelta:
+        if group.raised:
+            return max(self.config.resolve_after, self.config.window)
+        return self.config.window
+
+    def _expires_at(self, group: Group) -> datetime:
+        assert group.last_seen is not None
+        return group.last_seen + self._ttl(group)
+
+    def _index(self, group: Group, words: Iterable[str]) -> None:
+        postings = self._postings
+        for word in words:
+            posting = postings.get(word)
+            if posting is None:
+                postings[word] = {group.id}
+            else:
+                posting.add(group.id)
+
+    def _drop(self, group: Group, words: Iterable[str]) -> None:
+        for word in words:
+            posting = self._postings.get(word)
+            if posting is not None:
+                posting.discard(group.id)
+                if not posting:
+                    del self._postings[word]
+
+    def _sync(self, group: Group) -> None:
+        if group.gone:
+            self._drop(group, [w for w in group.gone if w not in group.words])
+            group.gone.clear()
+
+    def _unindex(self, group: Group) -> None:
+        self._drop(group, list(group.words))
+        self._drop(group, group.gone)
+        group.gone.clear()
+
+    def _close(self, group: Group) -> None:
+        self._unindex(group)
+        del self.open[group.id]
+        if self._on_close is not None:
+            self._on_close(group)
+
+    def advance(self, now: datetime) -> None:
+        """Close every group that has been quiet too long by `now` (event time)."""
+        self.now = now if self.now is None or now > self.now else self.now
+        while self._expiry and self._expiry[0][0] < now:
+            _, gid = heapq.heappop(self._expiry)
+            group = self.open.get(gid)
+            if group is None:
+                continue
+            if self._expires_at(group) < now:
+                self._close(group)
+            else:
+                heapq.heappush(self._expiry, (self._expires_at(group), gid))
+
+    def restore(self, group: Group) -> None:
+        """Re-open a group as it stood before the next report (used when replaying from the store)."""
+        self.open[group.id] = group
+        group.gone.clear()
+        self._index(group, group.words)
+        heapq.heappush(self._expiry, (self._expires_at(group), group.id))
+
+    def close_all(self) -> None:
+        for group in sorted(self.open.values(), key=lambda g: g.id):
+            self._close(group)
+
+    # ---- assignment ----------------------------------------------------------------------------
+
+    def _candidates(self, words: list[str]) -> list[Group]:
+        shared: Counter[str] = Counter()
+        for word in words:
+            posting = self._postings.get(word)
+            if posting and len(posting) <= COMMON_WORD_POSTINGS:
+                shared.update(posting)
+        if not shared:
+            for word in words:
+                shared.update(self._postings.get(word, ()))
+        if not shared:
+            return []
+        # Groups sharing far fewer words than the best-sharing one are hardly ever the closest: skip them.
+        floor = max(shared.values()) // 2
+        ranked = sorted([(-count, gid) for gid, count in shared.items() if count >= floor])
+        return [self.open[gid] for _, gid in ranked[:MAX_CANDIDATES]]
+
+    def _score(self, group: Group, report: Report) -> float:
+        score = group.similarity(report.features)
+        cat = group.category
+        if cat != report.category and cat not in GENERIC_CATEGORIES and report.category not in GENERIC_CATEGORIES:
+            score -= self.config.category_penalty
+        return score
+
+    def add(self, report: Report) -> Placement:
+        self.advance(report.created_at)
+        words = list(report.index)
+        scored = [(self._score(g, report), g) for g in self._candidates(words)]
+        matches = sorted(
+            ((s, g) for s, g in scored if s >= self.config.similarity),
+            key=lambda sg: (-sg[0], sg[1].first_seen, sg[1].id),
+        )
+        if not matches:
+            group = Group(id=group_id(report), first=report)
+            while group.id in self.open:  # two first reports in the same minute with the same hash prefix
+                group.id += "x"
+            group.add(Member(report, 1.0, report.created_at), self.config.window)
+            group.update_raised(self.config.min_authors, self.config.window)
+            self.open[group.id] = group
+            self._index(group, words)
+            heapq.heappush(self._expiry, (self._expires_at(group), group.id))
+            return Placement(group.id, 1.0)
+
+        similarity, target = matches[0]
+        target.add(Member(report, round(similarity, 4), report.created_at), self.config.window)
+        target.update_raised(self.config.min_authors, self.config.window)
+        if not self.config.keep_members:
+            target.forget_old()
+        self._index(target, words)
+        self._sync(target)
+        merged: list[str] = []
+        for _, other in matches[1:]:
+            if other.id not in self.open or target.id not in self.open:
+                continue
+            if target.similarity_to(other) >= self.config.merge_similarity:
+                survivor, absorbed = _survivor(target, other)
+                self._merge(survivor, absorbed, report.created_at)
+                merged.append(absorbed.id)
+                target = survivor
+        heapq.heappush(self._expiry, (self._expires_at(target), target.id))
+        return Placement(target.id, round(similarity, 4), tuple(merged))
+
+    def _merge(self, survivor: Group, absorbed: Group, at: datetime) -> None:
+        for member in absorbed.members:
+            survivor.add(Member(member.report, member.similarity, at), self.config.window)
+        survivor.forgotten += absorbed.forgotten
+        survivor.rebuild(self.config.window)
+        self._sync(survivor)
+        self._index(survivor, survivor.words)
+        survivor.update_raised(self.config.min_authors, self.config.window, full=True)
+        absorbed.merged_into = survivor.id
+        absorbed.merged_at = at
+        self._close(absorbed)
+
+
+def _survivor(a: Group, b: Group) -> tuple[Group, Group]:
+    """The group that keeps its id: more distinct authors, then the older one."""
+    ranked = sorted((a, b), key=lambda g: (-g.author_count, g.first_seen, g.id))
+    return ranked[0], ranked[1]

@@ -1,0 +1,391 @@
+"""Turning a short, noisy EN/ID complaint into comparable features.
+
+Texts are lower-cased, stripped of links and @handles, and each word is mapped
+through a small bilingual synonym table ("gak"/"not", "dateng"/"masuk"/"arrive",
+"kepotong"/"deducted"…) so that "OTP gak masuk" and "not receiving the OTP
+code" share most of their features. Weights are integers so that sums over a
+group are exact whatever order the reports arrive in (incident ids and
+memberships must not depend on batch order).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+SCALE = 1000
+"""Feature weights are integers: 1.0 == SCALE."""
+
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "not": (
+        "gak",
+        "ga",
+        "gk",
+        "gag",
+        "nggak",
+        "ngga",
+        "ngak",
+        "nga",
+        "enggak",
+        "engga",
+        "tidak",
+        "tdk",
+        "tak",
+        "kagak",
+        "kaga",
+        "no",
+        "not",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "havent",
+        "hasnt",
+        "never",
+        "belum",
+        "blm",
+        "blom",
+        "belom",
+        "nope",
+        "without",
+        "tanpa",
+    ),
+    "cannot": (
+        "gabisa",
+        "gbs",
+        "gbisa",
+        "gakbisa",
+        "nggakbisa",
+        "cant",
+        "cannot",
+        "unable",
+        "couldnt",
+        "tdkbisa",
+        "gabs",
+    ),
+    "arrive": (
+        "masuk",
+        "dateng",
+        "datang",
+        "nyampe",
+        "nyampai",
+        "sampai",
+        "sampe",
+        "terima",
+        "diterima",
+        "nerima",
+        "menerima",
+        "receive",
+        "received",
+        "receiving",
+        "arrive",
+        "arrived",
+        "arriving",
+        "arrives",
+        "dapat",
+        "dapet",
+        "didapat",
+        "muncul",
+        "delivered",
+        "kekirim",
+        "terkirim",
+    ),
+    "deducted": (
+        "kepotong",
+        "terpotong",
+        "dipotong",
+        "potong",
+        "kedebet",
+        "terdebet",
+        "didebet",
+        "debited",
+        "deducted",
+        "deduct",
+        "charged",
+        "charge",
+        "charges",
+        "ketarik",
+        "tertarik",
+        "kesedot",
+    ),
+    "balance": ("saldo", "balance", "balances"),
+    "money": ("uang", "duit", "money", "dana", "funds", "fund"),
+    "refund": (
+        "refund",
+        "refunds",
+        "refunded",
+        "pengembalian",
+        "balikin",
+        "dibalikin",
+        "dikembalikan",
+        "kembalikan",
+        "reimburse",
+        "reimbursement",
+    ),
+    "late": ("telat", "terlambat", "lambat", "delay", "delayed", "delays", "late", "lama", "long", "overdue"),
+    "slow": ("lemot", "lelet", "slow", "lag", "ngelag", "lagging", "loading", "lola"),
+    "fail": ("error", "eror", "err", "errors", "gagal", "failed", "fail", "fails", "failing", "failure", "galat"),
+    "login": ("login", "log", "signin", "logon", "logged", "logging"),
+    "code": ("kode", "code", "codes", "kodenya"),
+    "otp": ("otp", "otpnya", "2fa", "sms"),
+    "app": ("aplikasi", "apk", "app", "apps", "application", "aplikasinya", "appnya"),
+    "transfer": (
+        "transfer",
+        "tf",
+        "trf",
+        "transferan",
+        "ditransfer",
+        "kirim",
+        "ngirim",
+        "mengirim",
+        "send",
+        "sent",
+        "sending",
+    ),
+    "pay": (
+        "bayar",
+        "pembayaran",
+        "payment",
+        "payments",
+        "pay",
+        "paid",
+        "dibayar",
+        "membayar",
+        "checkout",
+        "transaksi",
+        "transaction",
+        "transactions",
+    ),
+    "order": ("pesanan", "order", "orders", "orderan", "pesan", "ordered"),
+    "package": ("paket", "package", "parcel", "kiriman", "paketnya", "shipment", "delivery", "pengiriman"),
+    "network": ("sinyal", "signal", "jaringan", "network", "koneksi", "connection", "wifi", "connect"),
+    "internet": ("inet", "internet", "kuota", "quota", "data"),
+    "down": ("down", "mati", "tumbang", "outage", "offline", "gangguan", "maintenance", "disruption"),
+    "account": ("akun", "account", "accounts", "akunnya"),
+    "blocked": (
+        "blokir",
+        "diblokir",
+        "terblokir",
+        "blocked",
+        "suspended",
+        "suspend",
+        "locked",
+        "terkunci",
+        "dikunci",
+        "banned",
+    ),
+    "missing": ("hilang", "ilang", "lost", "missing", "gone", "lenyap", "raib"),
+    "verify": ("verifikasi", "verify", "verification", "verified", "validasi"),
+    "password": ("password", "sandi", "pin", "passcode"),
+    "topup": ("topup", "isi", "isiulang", "reload", "recharge"),
+    "cancel": ("batal", "dibatalkan", "dibatalin", "cancel", "cancelled", "canceled", "cancellation", "cancelation"),
+    "flight": ("penerbangan", "flight", "flights", "pesawat", "plane"),
+    "luggage": ("bagasi", "koper", "baggage", "luggage", "bag", "bags", "suitcase"),
+    "wait": ("nunggu", "menunggu", "tunggu", "waiting", "wait", "waited", "hold"),
+    "crash": (
+        "crash",
+        "crashes",
+        "crashed",
+        "crashing",
+        "fc",
+        "forceclose",
+        "keluar",
+        "hang",
+        "freeze",
+        "frozen",
+        "stuck",
+        "nyangkut",
+        "macet",
+    ),
+    "pending": ("pending", "tertahan", "ketahan", "diproses", "proses", "processing"),
+    "hour": ("jam", "hour", "hours", "hrs", "hr", "menit", "minute", "minutes", "mins"),
+    "week": ("minggu", "seminggu", "week", "weeks", "bulan", "sebulan", "month", "months"),
+    "day": ("hari", "day", "days"),
+    "broken": ("rusak", "broken", "damaged", "cacat", "defect", "defective", "pecah"),
+    "service": ("layanan", "pelayanan", "service", "cs", "agent", "support", "customer"),
+    "call": ("telepon", "telpon", "call", "calls", "calling", "called", "phone", "nelpon"),
+    "update": ("update", "updated", "versi", "version", "upgrade"),
+    "response": ("respon", "respons", "response", "reply", "balas", "dibalas", "dibales", "bales", "answer"),
+}
+
+CANONICAL: dict[str, str] = {word: canon for canon, words in _SYNONYMS.items() for word in words}
+CANONICAL_WORDS = frozenset(_SYNONYMS)
+
+STOPWORDS = frozenset(
+    """
+    a an the i me my mine we our you your he she they them it its this that these those is are was were be been
+    being am do does did have has had having will would should could can may might must shall to of for and or
+    but if so as at by in on from with about into over after before again still just already also too very
+    really what why how when where who which there here all any some more most other such only own same than
+    then now get got getting please pls plz thanks thank hi hello hey help any anyone ok okay yes yeah im ive
+    youre its lol omg via rt amp
+    yang di ke dari dan ini itu aku saya sy gue gua gw ku kami kita kamu lo lu loe dia mereka ya yg nya sih deh
+    dong kok lagi lg aja ajah juga jg udah udh sudah dah ada buat utk untuk sama sm kalo kalau klo tapi tp jadi
+    jd bgt banget min mimin admin kak kakak gan sis bro mas mba mbak pak bu tolong mohon bantu bantuannya
+    gimana gmn bagaimana kenapa knp napa kapan apa apakah mau mo pun lah kah tuh nih gitu gini terus trus
+    trs masa emang memang cuma cm aja padahal soalnya karena krn pas waktu saat bisa bs dengan dgn atau
+    akan sedang lagi semua bikin jadinya nyoba coba udahan dr pada oleh baru br telah punya
+    tadi td kemarin kemaren kmrn sekarang skrg pagi siang sore malam today yesterday tonight morning
+    evening night ago since week setelah sesudah abis habis after before sebelum keeps keep kept
+    pakai pake make using use used pakek
+    """.split()
+)
+
+GENERIC = frozenset({"not", "cannot", "hour", "day", "week", "wait", "service", "app", "update", "response", "call"})
+"""Canonical words that appear in many unrelated complaints: they count, but little."""
+
+_PHRASES = [
+    (re.compile(p), r)
+    for p, r in (
+        (r"\bforce\s+close", "forceclose"),
+        (r"\blog\s*-?\s*in\b", "login"),
+        (r"\bsign\s*-?\s*in\b", "signin"),
+        (r"\btop\s*-?\s*up\b", "topup"),
+        (r"\b(?:ga|gak|gk|nggak|ngga|enggak|tidak|tdk|tak|can\s*not)\s+bisa\b", "cannot"),
+        (r"\bcan\s+not\b", "cannot"),
+        (r"\bnot\s+working\b", "broken"),
+        (r"\bga\s+jalan\b|\bgak\s+jalan\b|\btidak\s+berfungsi\b", "broken"),
+    )
+]
+"""Multi-word expressions read as one word before splitting."""
+_PHRASE_HINT = re.compile(r"close|log|sign|top|bisa|not|jalan|berfungsi")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"@\w+")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+", re.UNICODE)
+_REPEATS = re.compile(r"(.)\1{2,}")
+_VERSION = re.compile(r"^\d+(?:[.,]\d+)+$")
+_ID_SUFFIXES = ("nya", "kan", "lah")
+
+UNIGRAM_WEIGHT = 1.0
+GENERIC_WEIGHT = 0.3
+KEY_TERM_WEIGHT = 2.0
+BIGRAM_WEIGHT = 0.5
+STEM_WEIGHT = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class TextFeatures:
+    """A complaint's comparable form: integer-weighted features, their squared norm, and its content words."""
+
+    vector: dict[str, int]
+    norm2: int
+    words: tuple[str, ...]
+    """Canonical content words in order (no stopwords), for titles, key terms and indexing."""
+    surfaces: dict[str, str]
+    """Canonical word → the form the author wrote (keeps 'OTP', 'QRIS', '5.2' readable)."""
+
+
+@lru_cache(maxsize=1 << 16)
+def canonical_word(raw: str) -> str:
+    word = _REPEATS.sub(r"\1\1", raw.lower())
+    if word in CANONICAL:
+        return CANONICAL[word]
+    for suffix in _ID_SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix) and word[: -len(suffix)] in CANONICAL:
+            return CANONICAL[word[: -len(suffix)]]
+    if word.endswith("s") and len(word) > 4 and word[:-1] in CANONICAL:
+        return CANONICAL[word[:-1]]
+    return word
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(canonical, surface) pairs for the content words of `text`."""
+    cleaned = _HANDLE.sub(" ", _URL.sub(" ", text)) if ("@" in text or "http" in text or "www." in text) else text
+    lowered = cleaned.lower()
+    if _PHRASE_HINT.search(lowered):
+        for pattern, replacement in _PHRASES:
+            lowered = pattern.sub(replacement, lowered)
+    # Keep the author's casing for surfaces ('OTP'); phrases only ever shorten to lower-case words.
+    cleaned = lowered if lowered != cleaned.lower() else cleaned
+    out: list[tuple[str, str]] = []
+    for surface in _TOKEN.findall(cleaned):
+        word = _content_word(surface)
+        if word is not None:
+            out.append((word, surface))
+    return out
+
+
+@lru_cache(maxsize=1 << 17)
+def _content_word(surface: str) -> str | None:
+    """The canonical word for a token, or None for stopwords and bare numbers."""
+    if surface.isdigit():
+        return None  # amounts, counts, order numbers: never what the problem is
+    word = canonical_word(surface)
+    if word in STOPWORDS or len(word) < 2:
+        return None
+    return word
+
+
+@lru_cache(maxsize=1 << 17)
+def _word_weight(word: str, surface: str, key_terms: frozenset[str]) -> float:
+    if word in key_terms or _VERSION.match(word) or (surface.isupper() and len(surface) >= 3):
+        return KEY_TERM_WEIGHT
+    if word in GENERIC:
+        return GENERIC_WEIGHT
+    return UNIGRAM_WEIGHT
+
+
+@lru_cache(maxsize=1 << 17)
+def _stem(word: str) -> str | None:
+    """A crude shared stem for inflected words the table does not know ('connecting', 'connection')."""
+    if len(word) >= 7 and word not in CANONICAL_WORDS and not word[0].isdigit():
+        return "~" + word[:5]
+    return None
+
+
+def features(text: str, key_terms: frozenset[str] = frozenset(), ignore: frozenset[str] = frozenset()) -> TextFeatures:
+    """Word, stem and word-pair features of `text`, L2-normalised to SCALE.
+
+    `ignore`: words every mention shares (the brand's own names): never evidence of the same problem.
+    """
+    pairs = [pair for pair in tokens(text) if pair[0] not in ignore] if ignore else tokens(text)
+    raw: dict[str, float] = {}
+    surfaces: dict[str, str] = {}
+    content: list[str] = []
+    previous = None
+    for word, surface in pairs:
+        content.append(word)
+        if word not in surfaces:
+            surfaces[word] = surface
+            raw[word] = _word_weight(word, surface, key_terms)
+            stem = _stem(word)
+            if stem is not None:
+                raw[stem] = STEM_WEIGHT
+        if previous is not None and previous != word:
+            raw.setdefault(f"{previous} {word}", BIGRAM_WEIGHT)
+        previous = word
+    norm = math.sqrt(sum([v * v for v in raw.values()])) or 1.0
+    scale = SCALE / norm
+    vector = {k: w for k, v in raw.items() if (w := round(v * scale))}
+    return TextFeatures(
+        vector=vector,
+        norm2=sum([v * v for v in vector.values()]),
+        words=tuple(surfaces),
+        surfaces=surfaces,
+    )
+
+
+def with_category(feats: TextFeatures, category: str, weight: float) -> TextFeatures:
+    """`feats` plus a 'this category' feature of `weight` (relative to the text's 1.0), re-normalised.
+
+    Two complaints the classifier put in the same specific category are then alike even when
+    they share few words; texts that agree strongly still match across a mislabelled category.
+    """
+    if weight <= 0 or not category:
+        return feats
+    raw = {k: v / SCALE for k, v in feats.vector.items()}
+    raw["cat:" + category] = weight
+    norm = math.sqrt(sum(v * v for v in raw.values()))
+    vector = {k: round(v / norm * SCALE) for k, v in raw.items()}
+    vector = {k: v for k, v in vector.items() if v}
+    words = feats.words + ("cat:" + category,)
+    return TextFeatures(vector, sum(v * v for v in vector.values()), words, feats.surfaces)
+
+
+def index_words(feats: TextFeatures) -> list[str]:
+    """The words a complaint is looked up by: its specific content words (generic ones match too much)."""
+    specific = [w for w in feats.words if w not in GENERIC]
+    return specific or list(feats.words)
