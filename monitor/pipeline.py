@@ -186,6 +186,27 @@ class Pipeline:
         session.flush()
         return result
 
+    def apply_label(self, session: Session, row: MentionRow) -> None:
+        """A person labelled a stored mention: bring its verdict, follow-up status and draft in line."""
+        stored = row.classification
+        label = session.get(LabelRow, row.pk)
+        if stored is None or label is None:
+            return
+        verdict = _apply_label(_classification_of(stored), label)
+        stored.is_complaint = verdict.is_complaint
+        stored.complaint_score = float(verdict.complaint_score)
+        stored.category = verdict.category
+        stored.base_urgency = verdict.urgency.value
+        if Urgency(stored.urgency).rank < verdict.urgency.rank or not verdict.is_complaint or label.urgency:
+            stored.urgency = verdict.urgency.value
+        stored.reasons = list(verdict.reasons)
+        if verdict.is_complaint and row.status is None:
+            set_status(session, row, Status.NEW, note="labelled a complaint")
+        elif not verdict.is_complaint and row.status is not None and Status(row.status).is_open:
+            set_status(session, row, Status.DISMISSED, note="labelled not a complaint")
+        session.flush()
+        self._draft(session, {row.pk}, {})
+
     def _raise_urgency(self, session: Session, floors: dict[int, Urgency]) -> None:
         if not floors:
             return

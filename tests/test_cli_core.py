@@ -290,3 +290,25 @@ def test_monitor_db_env_var_overrides_config(cli, tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("MONITOR_DB", f"sqlite:///{tmp_path / 'env.db'}")
     assert cli("import", UNSEEN).code == 0
     assert (tmp_path / "env.db").exists()
+
+
+def test_a_label_corrects_what_the_team_sees(cli, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    assert cli("--db", db, "import", UNSEEN).code == 0
+    rows = {f"{r['platform']}:{r['id']}": r for r in _export(cli, db)}
+    assert rows["x:9008"]["is_complaint"] is False  # a question
+    labelled = cli("--db", db, "label", "x:9008", "--complaint", "--urgency", "high", "--category", "account")
+    assert labelled.code == 0, labelled.err
+    row = next(r for r in _export(cli, db) if r["id"] == "9008")
+    assert (row["is_complaint"], row["urgency"], row["category"], row["status"]) == (True, "high", "account", "new")
+    assert row["reply_draft"]
+
+    assert cli("--db", db, "label", "x:9008", "--not-complaint").code == 0
+    row = next(r for r in _export(cli, db) if r["id"] == "9008")
+    assert (row["is_complaint"], row["urgency"], row["status"], row["reply_draft"]) == (
+        False,
+        "none",
+        "dismissed",
+        None,
+    )
+    assert "x:9008" not in cli("--db", db, "digest", "--format", "text").out

@@ -1,0 +1,205 @@
+"""The classify stage: language, complaint score, urgency and category for a batch of mentions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from classifiers.features import Featurizer, Occurrences, prepare_batch
+from classifiers.keywords import Hit, PhraseMatcher
+from classifiers.language import LanguageDetector
+from classifiers.model import ALL_LANGUAGES, HEAD_FOR_LANGUAGE, ModelBundle
+from classifiers.settings import ClassifierSettings
+from monitor.models import Classification, Mention, Urgency
+
+OTHER = "other"
+_REPETITION = "repetition"
+_CATEGORY = "category:"
+CHUNK = 1024
+"""Mentions featurised together: big enough to amortise numpy calls, small enough to bound memory."""
+_KEYWORD_LEVELS = (Urgency.CRITICAL, Urgency.HIGH, Urgency.MEDIUM)
+# CESAMARD severity levels (Jin & Aletras' taxonomy) → urgency when no keyword says more.
+_SEVERITY_URGENCY = {
+    "No explicit reproach": Urgency.LOW,
+    "Disapproval": Urgency.LOW,
+    "Accusation": Urgency.MEDIUM,
+    "Blame": Urgency.MEDIUM,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """What the model says about a batch, before any rule: calibrated complaint probability and severity."""
+
+    complaint: np.ndarray
+    severity: list[str | None]
+    occurrences: Occurrences
+    langs: list[str]
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="classify")
+
+
+def _raise(level: Urgency, steps: int, limit: Urgency) -> tuple[Urgency, str]:
+    """`level` raised by `steps` but not past `limit` (never lowered), and how to say so."""
+    raised = Urgency.from_rank(max(level.rank, min(level.rank + steps, limit.rank)))
+    if raised is level:
+        return level, f"+0 (rules raise no higher than {limit.value})" if level.rank >= limit.rank else "+0"
+    return raised, f"+{raised.rank - level.rank}"
+
+
+def _followers(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M".replace(".0M", "M")
+    if count >= 1_000:
+        return f"{count // 1_000}k"
+    return str(count)
+
+
+class Classifier:
+    """A loaded model plus the configured rules. Thread-safe for concurrent `classify` calls."""
+
+    def __init__(self, bundle: ModelBundle, settings: ClassifierSettings) -> None:
+        self.version = bundle.version
+        self.bundle = bundle
+        self.settings = settings
+        self.threshold = settings.complaint_threshold or bundle.threshold
+        self._featurizer = Featurizer(bundle.spec, bundle.slang_from, bundle.slang_to, bundle.idf)
+        self._heads = list(bundle.complaint)
+        columns = [bundle.complaint[name].coef[:, None] for name in self._heads]
+        intercepts = [np.atleast_1d(bundle.complaint[name].intercept) for name in self._heads]
+        self._platt = np.array([bundle.complaint[name].platt for name in self._heads], dtype=np.float64)
+        self._head_of_lang = {lang: self._heads.index(name) for lang, name in HEAD_FOR_LANGUAGE.items() if name in self._heads}
+        self._all_head = self._heads.index(ALL_LANGUAGES)
+        if bundle.severity is not None:
+            columns.append(bundle.severity.coef)
+            intercepts.append(np.atleast_1d(bundle.severity.intercept))
+        self._weights = np.ascontiguousarray(np.hstack(columns), dtype=np.float32)
+        self._intercepts = np.concatenate(intercepts).astype(np.float64)
+        self._languages = LanguageDetector(bundle.lang_vocab, settings.languages)
+        keywords = settings.urgency.keywords
+        # one matcher for every rule: urgency levels, repetition and categories (group names tell them apart)
+        groups: dict[str, list[str]] = {
+            Urgency.CRITICAL.value: keywords.critical,
+            Urgency.HIGH.value: keywords.high,
+            Urgency.MEDIUM.value: keywords.medium,
+            _REPETITION: settings.urgency.repetition_keywords,
+        }
+        groups.update({_CATEGORY + name: words for name, words in settings.categories.items()})
+        self._phrases = PhraseMatcher(groups, self._featurizer)
+        self._category_order = {_CATEGORY + name: i for i, name in enumerate(settings.categories)}
+
+    # -- model ----------------------------------------------------------------------------------
+    def scores(
+        self, texts: Sequence[str], given_langs: Sequence[str | None] | None = None, prepared: str | None = None
+    ) -> Scores:
+        """Model scores; each text's complaint head is chosen by its language (given, else detected)."""
+        occ = self._featurizer.occurrences(texts, prepared)
+        langs = self._languages.detect(texts, occ.tokens, given_langs or [None] * len(texts))
+        # complaint heads and severity weights side by side: one pass over the features scores all
+        values = occ.dot(self._weights) + self._intercepts
+        head = np.array([self._head_of_lang.get(lang, self._all_head) for lang in langs], dtype=np.int64)
+        rows = np.arange(len(texts))
+        a, b = self._platt[head, 0], self._platt[head, 1]
+        probability = 1.0 / (1.0 + np.exp(-(a * values[rows, head] + b)))
+        severity: list[str | None] = [None] * len(texts)
+        severity_head = self.bundle.severity
+        if severity_head is not None and len(texts):
+            best = np.argmax(values[:, len(self._heads) :], axis=1)
+            severity = [severity_head.classes[k] for k in best]
+        return Scores(probability, severity, occ, langs)
+
+    def complaint_probability(self, texts: Sequence[str]) -> np.ndarray:
+        return self.scores(texts).complaint
+
+    # -- rules ----------------------------------------------------------------------------------
+    def _urgency(self, mention: Mention, severity: str | None, hits: list[Hit], repeats: list[Hit]) -> tuple[Urgency, list[str]]:
+        rules = self.settings.urgency
+        reasons: list[str] = []
+        level: Urgency | None = None
+        for candidate in _KEYWORD_LEVELS:
+            phrase = next((h.phrase for h in hits if h.group == candidate.value), None)
+            if phrase is not None:
+                level = candidate
+                reasons.append(f"keyword: {phrase} → {candidate.value}")
+                break
+        if level is None:
+            if rules.default_level == "model" and severity in _SEVERITY_URGENCY:
+                level = _SEVERITY_URGENCY[severity]
+                reasons.append(f"tone: {severity.lower()} → {level.value}")
+            else:
+                level = Urgency.MEDIUM if rules.default_level == "medium" else Urgency.LOW
+        limit = Urgency(rules.raise_limit)
+        if repeats and rules.repetition_raise:
+            level, note = _raise(level, rules.repetition_raise, limit)
+            reasons.append(f"repeated: {repeats[0].phrase} → {note}")
+        followers = mention.metrics.followers
+        steps = sum(1 for threshold in rules.reach_followers if followers >= threshold)
+        if steps:
+            level, note = _raise(level, steps, limit)
+            reasons.append(f"reach: {_followers(followers)} followers → {note}")
+        return level, reasons
+
+    def _category(self, hits: list[Hit]) -> tuple[str, str | None]:
+        """The category with most keyword hits (ties: the one listed first in the config)."""
+        if not hits:
+            return OTHER, None
+        counts: dict[str, int] = {}
+        for hit in hits:
+            counts[hit.group] = counts.get(hit.group, 0) + 1
+        best = max(counts, key=lambda group: (counts[group], -self._category_order.get(group, 0)))
+        phrase = next(h.phrase for h in hits if h.group == best)
+        name = best[len(_CATEGORY) :]
+        return name, f"category: {phrase} → {name}"
+
+    # -- the stage ------------------------------------------------------------------------------
+    def classify(self, mentions: Sequence[Mention]) -> list[Classification]:
+        chunks = [mentions[start : start + CHUNK] for start in range(0, len(mentions), CHUNK)]
+        if len(chunks) <= 1:
+            return self._classify_chunk(mentions)
+        # numpy releases the GIL in the heavy parts, so chunks overlap well on several cores
+        return [verdict for part in _pool().map(self._classify_chunk, chunks) for verdict in part]
+
+    def _classify_chunk(self, mentions: Sequence[Mention]) -> list[Classification]:
+        if not mentions:
+            return []
+        texts = [m.text for m in mentions]
+        prepared = prepare_batch(texts)
+        scores = self.scores(texts, [m.lang for m in mentions], prepared)
+        langs = scores.langs
+        hits = self._phrases.find(scores.occurrences.tokens, len(texts))
+        out = []
+        for i, mention in enumerate(mentions):
+            probability = float(scores.complaint[i])
+            is_complaint = probability >= self.threshold
+            reasons = [f"complaint score {probability:.2f}"]
+            found = hits[i]
+            category, category_reason = self._category([h for h in found if h.group.startswith(_CATEGORY)])
+            if is_complaint:
+                urgency, urgency_reasons = self._urgency(
+                    mention, scores.severity[i], found, [h for h in found if h.group == _REPETITION]
+                )
+                reasons.extend(urgency_reasons)
+            else:
+                urgency = Urgency.NONE
+            if category_reason:
+                reasons.append(category_reason)
+            out.append(
+                Classification(
+                    lang=langs[i],
+                    is_complaint=is_complaint,
+                    complaint_score=round(probability, 4),
+                    urgency=urgency,
+                    category=category,
+                    reasons=tuple(reasons),
+                    model_version=self.version,
+                )
+            )
+        return out

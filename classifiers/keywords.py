@@ -1,0 +1,146 @@
+"""Finding configured keyword phrases in a whole batch, vectorised over the batch's word hashes.
+
+A phrase matches whole words, case-insensitively, after the same normalisation
+the model uses (so slang spellings count: "ga bisa login" matches the phrase
+"gak bisa login", "bangettt" matches "banget"). In a phrase, a trailing `*` on
+a word matches any ending ("refund*"), a lone `*` any one word, and `#` any
+number ("udah #x" matches "udah 3x"). Each phrase belongs to a group (an
+urgency level, a category, "repetition"); a hit reports the group and the
+phrase as written in the config.
+
+Plain phrases are found with one `isin` per phrase length over rolling hashes
+of consecutive words; phrases with wildcards are checked one by one, also
+vectorised. No per-text Python work except for the (rare) hits themselves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from classifiers.features import Featurizer, Tokens
+
+_U64 = np.uint64
+_CHAIN = _U64(0xD6E8FEB86659FD93)
+_EXACT, _PREFIX, _ANY = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    group: str
+    phrase: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    kind: int
+    hash: int = 0
+    length: int = 0
+
+
+def _chain(hashes: Iterable[int]) -> int:
+    value = 0
+    for h in hashes:
+        value = (value * int(_CHAIN) + int(h)) % 2**64
+    return value
+
+
+class PhraseMatcher:
+    def __init__(self, groups: Mapping[str, Iterable[str]], featurizer: Featurizer) -> None:
+        self._hits: list[Hit] = []
+        exact: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self._wildcard: list[tuple[int, list[_Word]]] = []
+        for group, phrases in groups.items():
+            for phrase in phrases:
+                pattern = self._compile(phrase, featurizer)
+                if not pattern:
+                    continue
+                self._hits.append(Hit(group, phrase))
+                index = len(self._hits) - 1
+                if all(w.kind == _EXACT for w in pattern):
+                    exact[len(pattern)][_chain(w.hash for w in pattern)].append(index)
+                else:
+                    self._wildcard.append((index, pattern))
+        # per phrase length: sorted window hashes and, for each, the phrases it stands for
+        self._exact: dict[int, tuple[np.ndarray, list[list[int]]]] = {}
+        for length, table in exact.items():
+            keys = sorted(table)
+            self._exact[length] = (np.array(keys, dtype=_U64), [table[k] for k in keys])
+
+    @staticmethod
+    def _compile(phrase: str, featurizer: Featurizer) -> list[_Word]:
+        pattern: list[_Word] = []
+        for word in phrase.lower().replace("#", "0").split():
+            if word == "*":
+                pattern.append(_Word(_ANY))
+                continue
+            stem = word.endswith("*")
+            tokens = featurizer.tokens([word.rstrip("*")])
+            if not len(tokens.raw):
+                continue
+            if stem:
+                for h in tokens.norm[:-1]:
+                    pattern.append(_Word(_EXACT, int(h)))
+                pattern.append(_Word(_PREFIX, int(tokens.raw[-1]), int(tokens.end[-1] - tokens.start[-1])))
+            else:
+                pattern.extend(_Word(_EXACT, int(h)) for h in tokens.norm)
+        while pattern and pattern[-1].kind == _ANY:
+            pattern.pop()
+        while pattern and pattern[0].kind == _ANY:
+            pattern.pop(0)
+        return pattern
+
+    def find(self, tokens: Tokens, n_docs: int) -> list[list[Hit]]:
+        """The hits in each of the batch's `n_docs` texts, in order of appearance."""
+        found: list[list[Hit]] = [[] for _ in range(n_docs)]
+        n = len(tokens.norm)
+        if not n:
+            return found
+        matches: list[tuple[np.ndarray, list[list[int]]]] = []
+        for length, (keys, table) in self._exact.items():
+            if n < length:
+                continue
+            windows = tokens.norm[: n - length + 1].copy()
+            with np.errstate(over="ignore"):
+                for j in range(1, length):
+                    windows = windows * _CHAIN + tokens.norm[j : n - length + 1 + j]
+            slot = np.searchsorted(keys, windows)
+            slot[slot >= len(keys)] = 0
+            hit = (keys[slot] == windows) & (tokens.doc[: n - length + 1] == tokens.doc[length - 1 :])
+            where = np.flatnonzero(hit)
+            if len(where):
+                matches.append((where, [table[k] for k in slot[where].tolist()]))
+        prefix_cache: dict[int, np.ndarray] = {}
+        for index, pattern in self._wildcard:
+            length = len(pattern)
+            if n < length:
+                continue
+            ok = tokens.doc[: n - length + 1] == tokens.doc[length - 1 :]
+            for j, word in enumerate(pattern):
+                view = slice(j, n - length + 1 + j)
+                if word.kind == _EXACT:
+                    ok &= tokens.norm[view] == _U64(word.hash)
+                elif word.kind == _PREFIX:
+                    if word.length not in prefix_cache:
+                        which, hashes = tokens.prefix_hashes(word.length)
+                        full = np.zeros(n, dtype=_U64)
+                        full[which] = hashes
+                        prefix_cache[word.length] = full
+                    ok &= prefix_cache[word.length][view] == _U64(word.hash)
+            where = np.flatnonzero(ok)
+            if len(where):
+                matches.append((where, [[index]] * len(where)))
+        if not matches:
+            return found
+        positions = np.concatenate([where for where, _ in matches])
+        phrase_lists = [ids for _, lists in matches for ids in lists]
+        order = np.argsort(positions, kind="stable")
+        docs = tokens.doc[positions[order]].tolist()
+        hits = self._hits
+        for doc, k in zip(docs, order.tolist()):
+            for i in phrase_lists[k]:
+                found[doc].append(hits[i])
+        return found

@@ -1,0 +1,181 @@
+"""The model directory format: `manifest.json` + `weights.npz`, safe to load (no pickle).
+
+manifest.json holds the format name and version, the model version, the
+feature settings, the calibration and the class names, plus the SHA-256 of
+weights.npz; weights.npz holds plain numeric arrays only and is read with
+`allow_pickle=False`. Anything missing, corrupt or of another format version
+raises `ModelError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifiers.features import FeatureSpec
+
+FORMAT_NAME = "complaint-monitor-model"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+WEIGHTS = "weights.npz"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "model"
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be used (missing, corrupt, or another format version)."""
+
+
+@dataclass(slots=True)
+class LinearHead:
+    """A linear model over the hashed features: one column of weights per class (or one for binary)."""
+
+    coef: np.ndarray  # (n_features,) for a binary head, (n_features, k) for k classes
+    intercept: np.ndarray  # () or (k,)
+    classes: list[str] = field(default_factory=list)
+    platt: tuple[float, float] = (1.0, 0.0)  # binary heads: calibrated p = 1 / (1 + exp(-(a * score + b)))
+
+
+ALL_LANGUAGES = "all"
+"""The complaint head trained on every language; per-language heads (en, id) are used where they apply."""
+HEAD_FOR_LANGUAGE = {"en": "en", "id": "id", "ms": "id", "jv": "id", "su": "id"}
+"""Which complaint head a language uses (Malay, Javanese and Sundanese posts lean on Indonesian); others use 'all'."""
+
+
+@dataclass(slots=True)
+class ModelBundle:
+    """Everything a trained model consists of."""
+
+    version: str
+    spec: FeatureSpec
+    idf: np.ndarray
+    complaint: dict[str, LinearHead]  # "all" plus per-language heads
+    threshold: float
+    severity: LinearHead | None
+    slang_from: np.ndarray
+    slang_to: np.ndarray
+    lang_vocab: dict[str, np.ndarray]  # language code → sorted word hashes typical of it
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _sparse(vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    index = np.flatnonzero(vector)
+    return index.astype(np.int32), vector[index].astype(np.float16)
+
+
+def _dense(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.float32)
+    if len(index) and (index.min() < 0 or index.max() >= size):
+        raise ValueError("weight index out of range")
+    out[index] = values
+    return out
+
+
+def save_model(bundle: ModelBundle, directory: Path) -> None:
+    """Write the bundle to `directory` (created if needed; existing model files are replaced)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    arrays["idf_index"], arrays["idf_value"] = _sparse(bundle.idf)
+    for name, head in bundle.complaint.items():
+        arrays[f"complaint_{name}_index"], arrays[f"complaint_{name}_value"] = _sparse(head.coef)
+        arrays[f"complaint_{name}_intercept"] = np.asarray(head.intercept, dtype=np.float64)
+    if bundle.severity is not None:
+        for k in range(bundle.severity.coef.shape[1]):
+            arrays[f"severity{k}_index"], arrays[f"severity{k}_value"] = _sparse(bundle.severity.coef[:, k])
+        arrays["severity_intercept"] = np.asarray(bundle.severity.intercept, dtype=np.float64)
+    arrays["slang_from"] = bundle.slang_from.astype(np.uint64)
+    arrays["slang_to"] = bundle.slang_to.astype(np.uint64)
+    for lang, hashes in bundle.lang_vocab.items():
+        arrays[f"vocab_{lang}"] = np.sort(hashes.astype(np.uint64))
+    weights_path = directory / WEIGHTS
+    np.savez_compressed(weights_path, **arrays)
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "version": bundle.version,
+        "features": bundle.spec.to_dict(),
+        "complaint": {
+            "heads": {name: {"platt": list(head.platt)} for name, head in bundle.complaint.items()},
+            "threshold": bundle.threshold,
+        },
+        "severity": {"classes": bundle.severity.classes} if bundle.severity is not None else None,
+        "languages": sorted(bundle.lang_vocab),
+        "weights_sha256": hashlib.sha256(weights_path.read_bytes()).hexdigest(),
+        "info": bundle.info,
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise ModelError(f"model directory not found: {directory}")
+    if not path.is_file():
+        raise ModelError(f"not a model directory (no {MANIFEST}): {directory}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model manifest is corrupt: {path} ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise ModelError(f"not a complaint-monitor model: {path}")
+    found = manifest.get("format_version")
+    if found != FORMAT_VERSION:
+        raise ModelError(
+            f"model format version {found} in {directory} is not supported (this version reads {FORMAT_VERSION}); "
+            "retrain it with `complaint-monitor train`"
+        )
+    return manifest
+
+
+def load_model(directory: Path) -> ModelBundle:
+    """Read and check a model directory; raises ModelError with a one-line reason."""
+    directory = Path(directory)
+    manifest = _read_manifest(directory)
+    weights_path = directory / WEIGHTS
+    try:
+        payload = weights_path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model weights {weights_path}: {exc.strerror or exc}") from None
+    if hashlib.sha256(payload).hexdigest() != manifest.get("weights_sha256"):
+        raise ModelError(f"model weights do not match the manifest (corrupt or replaced file): {weights_path}")
+    try:
+        spec = FeatureSpec.from_dict(manifest["features"])
+        size = spec.n_features
+        with np.load(weights_path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        complaint = {}
+        for name, head in manifest["complaint"]["heads"].items():
+            platt = head["platt"]
+            complaint[str(name)] = LinearHead(
+                coef=_dense(arrays[f"complaint_{name}_index"], arrays[f"complaint_{name}_value"], size),
+                intercept=np.asarray(arrays[f"complaint_{name}_intercept"], dtype=np.float64).reshape(()),
+                platt=(float(platt[0]), float(platt[1])),
+            )
+        if ALL_LANGUAGES not in complaint:
+            raise KeyError(f"complaint head '{ALL_LANGUAGES}'")
+        severity = None
+        if manifest.get("severity"):
+            classes = [str(c) for c in manifest["severity"]["classes"]]
+            coef = np.zeros((size, len(classes)), dtype=np.float32)
+            for k in range(len(classes)):
+                coef[:, k] = _dense(arrays[f"severity{k}_index"], arrays[f"severity{k}_value"], size)
+            severity = LinearHead(coef, np.asarray(arrays["severity_intercept"], dtype=np.float64), classes)
+        return ModelBundle(
+            version=str(manifest["version"]),
+            spec=spec,
+            idf=_dense(arrays["idf_index"], arrays["idf_value"], size),
+            complaint=complaint,
+            threshold=float(manifest["complaint"]["threshold"]),
+            severity=severity,
+            slang_from=arrays["slang_from"].astype(np.uint64),
+            slang_to=arrays["slang_to"].astype(np.uint64),
+            lang_vocab={lang: arrays[f"vocab_{lang}"].astype(np.uint64) for lang in manifest.get("languages", [])},
+            info=dict(manifest.get("info") or {}),
+        )
+    except (KeyError, TypeError, ValueError, IndexError, zipfile.BadZipFile, OSError) as exc:
+        raise ModelError(f"model files in {directory} are corrupt or incomplete: {exc}") from None

@@ -1,0 +1,354 @@
+"""The training recipe: from labelled texts to a `ModelBundle`.
+
+Default recipe (`default_training_set`): the English ACL-2019 complaint
+tweets, the deduplicated Indonesian Bandung complaint tweets, IndoNLU SmSA
+review sentences (negative = complaint, weight 0.3: consumer vocabulary the
+city-government tweets lack), the CESAMARD reviews (severity head only),
+the project's own hand-written examples (classifiers/examples.jsonl) and any
+extra labelled rows (the user's own data, stored human labels).
+Evaluation-only sets are never used here.
+
+Complaint heads: one over all rows, and one per language (en, id) over that
+language's rows plus rows of unknown language; a mention is scored by the
+head of its language. Each head is calibrated with Platt scaling fitted on
+5-fold out-of-fold scores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from classifiers import datasets
+from classifiers.features import FeatureSpec, Featurizer, string_hashes
+from classifiers.model import ALL_LANGUAGES, HEAD_FOR_LANGUAGE, LinearHead, ModelBundle
+
+EXAMPLES_PATH = Path(__file__).resolve().parent / "examples.jsonl"
+DEFAULT_C = 10.0
+EXAMPLE_WEIGHT = 3.0
+AUXILIARY_WEIGHT = 0.3
+SEVERITY_C = 10.0
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledText:
+    text: str
+    is_complaint: bool
+    urgency: str | None = None
+    category: str | None = None
+    lang: str | None = None
+
+
+@dataclass(slots=True)
+class TrainingSet:
+    """Texts with complaint labels and per-row weights; severity rows train the severity head."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    langs: list[str | None] = field(default_factory=list)
+    severity_texts: list[str] = field(default_factory=list)
+    severity_labels: list[str] = field(default_factory=list)
+    sources: Counter[str] = field(default_factory=Counter)
+
+    def add(
+        self,
+        name: str,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        weight: float = 1.0,
+        lang: str | Sequence[str | None] | None = None,
+    ) -> None:
+        self.langs.extend([lang] * len(texts) if lang is None or isinstance(lang, str) else lang)
+        self.texts.extend(texts)
+        self.labels.extend(int(v) for v in labels)
+        self.weights.extend([weight] * len(texts))
+        self.sources[name] += len(texts)
+
+
+def own_examples() -> list[LabelledText]:
+    """The hand-written examples shipped with the package (clear cases in both languages)."""
+    rows = []
+    for line in EXAMPLES_PATH.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            rows.append(
+                LabelledText(
+                    record["text"], bool(record["complaint"]), record.get("urgency"), record.get("category"), record.get("lang")
+                )
+            )
+    return rows
+
+
+def slang_table(pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Word-hash → word-hash arrays for single-word slang forms."""
+    single = [(s, f) for s, f in pairs if len(s.split()) == 1 and s.isalnum()]
+    keys = string_hashes([s for s, _ in single])
+    values = string_hashes([f for _, f in single])
+    keep = (keys != 0) & (values != 0) & (keys != values)
+    keys, values = keys[keep], values[keep]
+    _, first = np.unique(keys, return_index=True)
+    return keys[first], values[first]
+
+
+def language_vocabulary(
+    featurizer: Featurizer, corpora: dict[str, Sequence[str]], extra: dict[str, Sequence[str]] | None = None, size: int = 4000
+) -> dict[str, np.ndarray]:
+    """Per language, hashes of frequent words that are rare in the other languages' corpora."""
+    counts: dict[str, Counter[int]] = {}
+    totals: dict[str, int] = {}
+    for lang, texts in corpora.items():
+        tokens = featurizer.tokens(texts)
+        per_doc = np.unique(np.stack([tokens.doc.astype(np.uint64), tokens.raw]), axis=1)[1]
+        counts[lang] = Counter(per_doc.tolist())
+        totals[lang] = len(texts)
+    vocab: dict[str, np.ndarray] = {}
+    for lang, counter in counts.items():
+        chosen = []
+        for word, n in counter.most_common():
+            if n < 3 or len(chosen) >= size:
+                break
+            rate = n / totals[lang]
+            other = max((counts[o][word] / totals[o] for o in counts if o != lang), default=0.0)
+            if rate >= 8 * other:
+                chosen.append(word)
+        hashes = set(chosen)
+        if extra and lang in extra:
+            others = set().union(*(set(counts[o]) for o in counts if o != lang))
+            hashes.update(int(h) for h in string_hashes(list(extra[lang])) if int(h) not in others and h != 0)
+        vocab[lang] = np.array(sorted(hashes), dtype=np.uint64)
+    return vocab
+
+
+def fit_idf(featurizer: Featurizer, texts: Sequence[str]) -> np.ndarray:
+    """Smoothed idf of every column over `texts` (0 for columns never seen)."""
+    X = featurizer.transform(texts)
+    df = np.bincount(X.indices, minlength=featurizer.spec.n_features).astype(np.float64)
+    n = len(texts)
+    return np.where(df > 0, np.log((1 + n) / (1 + df)) + 1.0, 0.0).astype(np.float32)
+
+
+def _used_columns(X) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Columns that occur in X: fitting on these alone is the same model, several times faster."""
+    return np.flatnonzero(np.bincount(X.indices, minlength=X.shape[1]))
+
+
+def fit_binary(X, y: np.ndarray, weights: np.ndarray, C: float) -> LinearHead:  # type: ignore[no-untyped-def]
+    used = _used_columns(X)
+    model = LogisticRegression(C=C, solver="liblinear", dual=True, max_iter=5000)
+    model.fit(X[:, used], y, sample_weight=weights)
+    coef = np.zeros(X.shape[1], dtype=np.float32)
+    coef[used] = model.coef_[0]
+    return LinearHead(coef, np.asarray(model.intercept_[0]))
+
+
+def fit_platt(scores: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[float, float]:
+    model = LogisticRegression(C=1e4, solver="lbfgs").fit(scores.reshape(-1, 1), y, sample_weight=w)
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
+def out_of_fold_scores(X, y: np.ndarray, weights: np.ndarray, C: float, folds: int = 5, seed: int = 0) -> np.ndarray:  # type: ignore[no-untyped-def]
+    scores = np.zeros(len(y))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        head = fit_binary(X[train], y[train], weights[train], C)
+        scores[test] = X[test] @ head.coef + float(head.intercept)
+    return scores
+
+
+def fit_severity(X, labels: Sequence[str], C: float = SEVERITY_C) -> LinearHead:  # type: ignore[no-untyped-def]
+    """One-vs-rest logistic regression over the severity levels."""
+    classes = sorted(set(labels))
+    y = np.array(labels)
+    coef = np.zeros((X.shape[1], len(classes)), dtype=np.float32)
+    intercept = np.zeros(len(classes))
+    for k, name in enumerate(classes):
+        head = fit_binary(X, (y == name).astype(int), np.ones(len(y)), C)
+        coef[:, k] = head.coef
+        intercept[k] = float(head.intercept)
+    return LinearHead(coef, intercept, classes)
+
+
+def default_training_set(extra: Sequence[LabelledText] = (), include_shared: bool = True) -> TrainingSet:
+    data = TrainingSet()
+    if include_shared:
+        acl = datasets.acl2019()
+        data.add(acl.name, acl.texts, acl.complaint, lang="en")
+        bandung = datasets.bandung()
+        data.add(bandung.name, bandung.texts, bandung.complaint, lang="id")
+        # consumer reviews: negative sentiment stands in for "complaint", at a low weight
+        smsa = datasets.smsa()
+        data.add(smsa.name, smsa.texts, smsa.complaint, AUXILIARY_WEIGHT, "id")
+        cesamard = datasets.cesamard()
+        for text, severity in zip(cesamard.texts, cesamard.severity):
+            if severity is not None:
+                data.severity_texts.append(text)
+                data.severity_labels.append(severity)
+    examples = own_examples()
+    data.add("examples", [e.text for e in examples], [int(e.is_complaint) for e in examples], EXAMPLE_WEIGHT, [e.lang for e in examples])
+    if extra:
+        data.add("labelled", [e.text for e in extra], [int(e.is_complaint) for e in extra], EXAMPLE_WEIGHT, [e.lang for e in extra])
+    return data
+
+
+@lru_cache(maxsize=1)
+def _slang() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    try:
+        pairs = datasets.slang_lexicon()
+    except datasets.DataMissingError:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64), ()
+    keys, values = slang_table(pairs)
+    return keys, values, tuple(s for s, _ in pairs)
+
+
+@dataclass(slots=True)
+class ComplaintModel:
+    featurizer: Featurizer
+    heads: dict[str, LinearHead]
+
+    def logits(self, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+        """Log-odds of the calibrated complaint probability (> 0: complaint at threshold 0.5), head by language."""
+        occ = self.featurizer.occurrences(texts)
+        out = np.zeros(len(texts))
+        for name, head in self.heads.items():
+            rows = np.array(
+                [i for i, lang in enumerate(langs) if _head_name(lang, self.heads) == name], dtype=np.int64
+            )
+            if len(rows):
+                raw = occ.dot(head.coef)[rows] + float(head.intercept)
+                out[rows] = head.platt[0] * raw + head.platt[1]
+        return out
+
+
+def _head_name(lang: str | None, heads: Mapping[str, LinearHead]) -> str:
+    name = HEAD_FOR_LANGUAGE.get(lang or "", ALL_LANGUAGES)
+    return name if name in heads else ALL_LANGUAGES
+
+
+MIN_HEAD_ROWS = 200
+"""A language gets its own complaint head only with at least this many labelled rows of it."""
+
+
+def _fit_head(X, y: np.ndarray, w: np.ndarray, C: float) -> LinearHead:  # type: ignore[no-untyped-def]
+    head = fit_binary(X, y, w, C)
+    head.platt = fit_platt(out_of_fold_scores(X, y, w, C), y, w)
+    return head
+
+
+def fit_complaint_model(
+    texts: Sequence[str],
+    y: np.ndarray,
+    w: np.ndarray,
+    langs: Sequence[str | None] | None = None,
+    spec: FeatureSpec | None = None,
+    C: float = DEFAULT_C,
+    idf_texts: Sequence[str] = (),
+) -> ComplaintModel:
+    """One complaint head over every row, plus one per language with enough rows (rows of unknown language join all)."""
+    spec = spec or FeatureSpec()
+    slang_from, slang_to, _ = _slang()
+    idf = fit_idf(Featurizer(spec, slang_from, slang_to), list(texts) + list(idf_texts))
+    featurizer = Featurizer(spec, slang_from, slang_to, idf)
+    X = featurizer.transform(texts)
+    y, w = np.asarray(y), np.asarray(w, dtype=np.float64)
+    heads = {ALL_LANGUAGES: _fit_head(X, y, w, C)}
+    langs = list(langs) if langs is not None else [None] * len(texts)
+    for name in sorted(set(HEAD_FOR_LANGUAGE.values())):
+        own = np.array([HEAD_FOR_LANGUAGE.get(lang or "") == name for lang in langs])
+        rows = np.flatnonzero(own | np.array([lang is None for lang in langs]))
+        if own.sum() >= MIN_HEAD_ROWS and len(set(y[rows].tolist())) == 2:
+            heads[name] = _fit_head(X[rows], y[rows], w[rows], C)
+    return ComplaintModel(featurizer, heads)
+
+
+def train_complaint_scorer(
+    texts: Sequence[str],
+    y: np.ndarray,
+    w: np.ndarray,
+    lang: str | None,
+    route: Callable[[Sequence[str]], Sequence[str]],
+    auxiliary: TrainingSet | None = None,
+    C: float = DEFAULT_C,
+) -> Callable[[Sequence[str]], np.ndarray]:
+    """Train as the shipped recipe does (texts of language `lang`, plus `auxiliary`); return a logit scorer.
+
+    `route` gives the language of new texts (the shipped detector), which picks the head as in production.
+    """
+    all_texts, all_y, all_w = list(texts), np.asarray(y), np.asarray(w, dtype=np.float64)
+    langs: list[str | None] = [lang] * len(all_texts)
+    if auxiliary is not None and auxiliary.texts:
+        all_texts += auxiliary.texts
+        all_y = np.concatenate([all_y, np.array(auxiliary.labels)])
+        all_w = np.concatenate([all_w, np.array(auxiliary.weights)])
+        langs += auxiliary.langs
+    model = fit_complaint_model(all_texts, all_y, all_w, langs, C=C)
+    return lambda new: model.logits(new, route(new))
+
+
+def train_severity_scorer(texts: Sequence[str], labels: Sequence[str]) -> Callable[[Sequence[str]], list[str]]:
+    slang_from, slang_to, _ = _slang()
+    spec = FeatureSpec()
+    featurizer = Featurizer(spec, slang_from, slang_to, fit_idf(Featurizer(spec, slang_from, slang_to), texts))
+    head = fit_severity(featurizer.transform(texts), labels)
+
+    def predict(new: Sequence[str]) -> list[str]:
+        best = np.argmax(featurizer.occurrences(new).dot(head.coef) + head.intercept, axis=1)
+        return [head.classes[k] for k in best]
+
+    return predict
+
+
+def train_bundle(
+    data: TrainingSet,
+    spec: FeatureSpec | None = None,
+    C: float = DEFAULT_C,
+    version: str | None = None,
+    progress: Progress | None = None,
+) -> ModelBundle:
+    say = progress or (lambda _msg: None)
+    spec = spec or FeatureSpec()
+    if len(set(data.labels)) < 2:
+        raise ValueError("training needs both complaints and non-complaints")
+    slang_from, slang_to, slang_words = _slang()
+    say(f"training on {len(data.texts)} texts ({', '.join(f'{k}: {v}' for k, v in data.sources.items())})")
+    model = fit_complaint_model(
+        data.texts, np.array(data.labels), np.array(data.weights, dtype=np.float64), data.langs, spec, C,
+        data.severity_texts,
+    )
+    say(f"complaint heads: {', '.join(model.heads)}")
+    severity = None
+    if len(set(data.severity_labels)) >= 2:
+        say(f"fitting the severity model on {len(data.severity_texts)} texts")
+        severity = fit_severity(model.featurizer.transform(data.severity_texts), data.severity_labels)
+    en_texts = [t for t, lang in zip(data.texts, data.langs) if lang == "en"] + data.severity_texts
+    id_texts = [t for t, lang in zip(data.texts, data.langs) if lang == "id"]
+    vocab: dict[str, np.ndarray] = {}
+    if en_texts and id_texts:
+        try:
+            id_texts = id_texts + datasets.indonesian_corpus()
+        except datasets.DataMissingError:
+            pass
+        plain = Featurizer(spec, slang_from, slang_to)
+        vocab = language_vocabulary(plain, {"en": en_texts, "id": id_texts}, {"id": slang_words})
+    stamp = datetime.now(timezone.utc)
+    return ModelBundle(
+        version=version or f"cm-{stamp:%Y%m%d.%H%M}",
+        spec=spec,
+        idf=model.featurizer.idf if model.featurizer.idf is not None else np.zeros(spec.n_features, np.float32),
+        complaint=model.heads,
+        threshold=0.5,
+        severity=severity,
+        slang_from=slang_from,
+        slang_to=slang_to,
+        lang_vocab=vocab,
+        info={"trained_at": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "sources": dict(data.sources), "C": C},
+    )

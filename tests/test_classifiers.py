@@ -1,0 +1,246 @@
+"""The classifiers as the pipeline and a user see them: shipped model, rules, training, model files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifiers import ClassifierSettings, ModelError, load_classifier
+from classifiers.features import FeatureSpec
+from classifiers.keywords import PhraseMatcher
+from classifiers.features import Featurizer
+from classifiers.model import SHIPPED_MODEL_DIR, load_model, save_model
+from classifiers.training import LabelledText, TrainingSet, own_examples, train_bundle
+from monitor.models import Mention, Metrics, Urgency
+
+NOW = datetime(2026, 3, 10, 8, 0, tzinfo=timezone.utc)
+
+
+def mention(text: str, followers: int = 0, lang: str | None = None, ident: str = "1") -> Mention:
+    return Mention(
+        id=ident, platform="x", author="someone", text=text, created_at=NOW, lang=lang,
+        metrics=Metrics(followers=followers),
+    )
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_classifier(ClassifierSettings(), None)
+
+
+def classify_one(clf, text: str, **kwargs):
+    return clf.classify([mention(text, **kwargs)])[0]
+
+
+# -- the shipped model on clear cases -------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Great, maintenance again on payday 🙃",
+        "I was charged twice for my order and nobody answers my emails",
+        "my parcel still hasn't arrived after two weeks, terrible service",
+        "min saldo saya kepotong tapi transaksinya gagal, gimana nih",
+        "udah 3 hari gak ada sinyal, kecewa bgt sama provider ini",
+        "aplikasinya error mulu dari kemarin gak bisa dibuka",
+    ],
+)
+def test_shipped_model_flags_complaints_in_both_languages(shipped, text: str) -> None:
+    verdict = classify_one(shipped, text)
+    assert verdict.is_complaint, verdict
+    assert verdict.complaint_score >= 0.5
+    assert verdict.urgency is not Urgency.NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I change the phone number on my account?",
+        "Thank you so much, your team was amazing today!",
+        "Use my referral code WIN50 for a discount on your first ride",
+        "min, cara ganti nomor hp di aplikasi gimana ya?",
+        "makasih banyak min, pelayanannya mantap 👍",
+    ],
+)
+def test_shipped_model_leaves_questions_praise_and_promos_alone(shipped, text: str) -> None:
+    verdict = classify_one(shipped, text)
+    assert not verdict.is_complaint, verdict
+    assert verdict.complaint_score < 0.5
+    assert verdict.urgency is Urgency.NONE
+
+
+def test_critical_cases_are_critical(shipped) -> None:
+    for text in (
+        "my account was hacked and all the money in my wallet was stolen",
+        "akun saya dibobol orang, saldo saya hilang semua",
+        "got food poisoning from your burger, my son is in hospital",
+    ):
+        verdict = classify_one(shipped, text)
+        assert verdict.is_complaint and verdict.urgency is Urgency.CRITICAL, (text, verdict)
+        assert any(r.startswith("keyword:") for r in verdict.reasons)
+
+
+def test_money_lost_is_high_and_category_is_billing(shipped) -> None:
+    verdict = classify_one(shipped, "I was double charged for my subscription, I want a refund")
+    assert verdict.is_complaint
+    assert verdict.urgency is Urgency.HIGH
+    assert verdict.category == "payment_billing"
+
+
+def test_reach_and_repetition_raise_urgency_with_reasons(shipped) -> None:
+    text = "my delivery is late"
+    quiet = classify_one(shipped, text)
+    loud = classify_one(shipped, text, followers=150_000)
+    assert quiet.is_complaint and loud.is_complaint
+    assert loud.urgency.rank > quiet.urgency.rank
+    assert any(r.startswith("reach: 150k followers") for r in loud.reasons)
+    repeated = classify_one(shipped, "paket saya telat lagi, udah 3x kayak gini")
+    assert repeated.is_complaint
+    assert any(r.startswith("repeated:") for r in repeated.reasons)
+
+
+def test_language_uses_the_source_tag_else_detects_slang(shipped) -> None:
+    verdicts = shipped.classify(
+        [
+            mention("gak bisa login udah 3x bgt min", ident="a"),
+            mention("why is the app down again", ident="b"),
+            mention("the app is down", lang="ms", ident="c"),
+            mention("kok pulsa kepotong terus sih, padahal udah top up", ident="d"),
+        ]
+    )
+    assert [v.lang for v in verdicts] == ["id", "en", "ms", "id"]
+
+
+def test_every_verdict_is_consistent(shipped) -> None:
+    texts = ["", "🙃", "a" * 5000, "refund", "ok", "http://example.com @brand #tag"]
+    verdicts = shipped.classify([mention(t, ident=str(i)) for i, t in enumerate(texts)])
+    assert len(verdicts) == len(texts)
+    for verdict in verdicts:
+        assert 0.0 <= verdict.complaint_score <= 1.0
+        assert (verdict.urgency is Urgency.NONE) == (not verdict.is_complaint)
+        assert verdict.category in set(ClassifierSettings().categories) | {"other"}
+        assert verdict.model_version == shipped.version
+    assert shipped.classify([]) == []
+
+
+def test_config_threshold_and_categories_apply() -> None:
+    settings = ClassifierSettings(
+        complaint_threshold=0.99,
+        categories={"parking": ["parkir", "parking"]},
+    )
+    clf = load_classifier(settings, None)
+    verdict = classify_one(clf, "parking at your mall is a nightmare, no spots and the gate was broken")
+    assert verdict.category == "parking"
+    assert verdict.is_complaint == (verdict.complaint_score >= 0.99)
+
+
+def test_empty_config_section_is_valid_and_unknown_keys_are_not() -> None:
+    assert ClassifierSettings.model_validate({}).model_dir is None
+    with pytest.raises(ValueError):
+        ClassifierSettings.model_validate({"modle_dir": "x"})
+    with pytest.raises(ValueError):
+        ClassifierSettings.model_validate({"urgency": {"raise_limit": "extreme"}})
+
+
+# -- keywords -------------------------------------------------------------------------------------
+
+def test_phrases_with_wildcards_numbers_and_slang() -> None:
+    matcher = PhraseMatcher(
+        {"money": ["refund*", "double charge"], "again": ["udah #x", "for the * time"], "login": ["gak bisa login"]},
+        Featurizer(FeatureSpec(), *_slang_pair()),
+    )
+    hits = matcher.find(
+        Featurizer(FeatureSpec(), *_slang_pair()).tokens(
+            ["Still REFUNDED nothing", "udah 12x nanya", "for the third time!", "ga bisa login", "refu"]
+        ),
+        5,
+    )
+    assert [h.phrase for h in hits[0]] == ["refund*"]
+    assert [h.phrase for h in hits[1]] == ["udah #x"]
+    assert [h.phrase for h in hits[2]] == ["for the * time"]
+    assert hits[4] == []
+
+
+def _slang_pair() -> tuple[np.ndarray, np.ndarray]:
+    from classifiers.features import string_hashes
+
+    return string_hashes(["ga", "gk"]), string_hashes(["gak", "gak"])
+
+
+# -- training a tiny model and the model files ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = TrainingSet()
+    examples = own_examples() + [
+        LabelledText("my order is late again, really disappointed", True, lang="en"),
+        LabelledText("the app crashed and I lost my cart", True, lang="en"),
+        LabelledText("thanks for the help yesterday!", False, lang="en"),
+        LabelledText("pesanan saya telat lagi, kecewa banget", True, lang="id"),
+        LabelledText("makasih bantuannya kemarin!", False, lang="id"),
+    ]
+    data.add("tiny", [e.text for e in examples], [int(e.is_complaint) for e in examples], 1.0, [e.lang for e in examples])
+    bundle = train_bundle(data, spec=FeatureSpec(bits=16), version="tiny-1")
+    out = tmp_path_factory.mktemp("model")
+    save_model(bundle, out)
+    return out
+
+
+def test_a_trained_model_round_trips_and_learns_its_examples(tiny_model_dir: Path, tmp_path: Path) -> None:
+    clf = load_classifier(ClassifierSettings(model_dir=tiny_model_dir.name), tiny_model_dir.parent)
+    assert clf.version == "tiny-1"
+    texts = [e.text for e in own_examples()]
+    verdicts = clf.classify([mention(t, ident=str(i)) for i, t in enumerate(texts)])
+    agree = sum(v.is_complaint == e.is_complaint for v, e in zip(verdicts, own_examples()))
+    assert agree / len(texts) >= 0.9
+    sarcasm = clf.classify([mention("Great, maintenance again on payday 🙃")])[0]
+    assert sarcasm.is_complaint
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_corrupt_or_mismatched_model_gives_a_clear_error(tiny_model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="model directory not found"):
+        load_model(tmp_path / "nowhere")
+
+    broken = _copy(tiny_model_dir, tmp_path / "broken")
+    (broken / "weights.npz").write_bytes(b"garbage")
+    with pytest.raises(ModelError, match="do not match the manifest"):
+        load_model(broken)
+
+    old = _copy(tiny_model_dir, tmp_path / "old")
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["format_version"] = 999
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="format version 999"):
+        load_model(old)
+
+    garbled = _copy(tiny_model_dir, tmp_path / "garbled")
+    (garbled / "manifest.json").write_text("{not json")
+    with pytest.raises(ModelError, match="corrupt"):
+        load_model(garbled)
+
+    with pytest.raises(ValueError):  # ModelError is a ValueError: callers may catch either
+        load_classifier(ClassifierSettings(model_dir=str(tmp_path / "old")), None)
+
+
+def test_model_error_messages_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ModelError) as info:
+        load_model(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_shipped_model_is_small_and_safe() -> None:
+    files = {p.name: p.stat().st_size for p in SHIPPED_MODEL_DIR.iterdir()}
+    assert set(files) == {"manifest.json", "weights.npz"}
+    assert sum(files.values()) < 8 * 1024 * 1024
+    with np.load(SHIPPED_MODEL_DIR / "weights.npz", allow_pickle=False) as npz:
+        assert all(npz[name].dtype != object for name in npz.files)
