@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.incidents.visibility import open_incident_of
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency
 from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter, StoredComplaint
 from monitor.storage import Database
@@ -205,7 +206,7 @@ class Pipeline:
         elif not verdict.is_complaint and row.status is not None and Status(row.status).is_open:
             set_status(session, row, Status.DISMISSED, note="labelled not a complaint")
         session.flush()
-        self._draft(session, {row.pk}, {})
+        self.redraft(session, row)
 
     def _raise_urgency(self, session: Session, floors: dict[int, Urgency]) -> None:
         if not floors:
@@ -222,6 +223,27 @@ class Pipeline:
                     row.reasons = [*(row.reasons or []), reason]
         session.flush()
 
+    def redraft(self, session: Session, row: MentionRow) -> ReplyDraft | None:
+        """Draft one stored mention again (after a correction); None when it is not a complaint."""
+        if row.classification is None:
+            return None
+        verdict = _apply_label(_classification_of(row.classification), session.get(LabelRow, row.pk))
+        if not verdict.is_complaint:
+            return None
+        incident = open_incident_of(session, row.pk)
+        draft = self._draft_one(row, verdict, incident)
+        _store_draft(session, row.pk, session.get(ReplyDraftRow, row.pk), draft)
+        return draft
+
+    def _draft_one(
+        self, row: MentionRow, classification: Classification, incident: IncidentContext | None
+    ) -> ReplyDraft:
+        try:
+            return self.replies.draft(mention_from_row(row), classification, incident)
+        except Exception as exc:  # noqa: BLE001 - a failed draft is shown as needing review, not lost
+            log.exception("reply drafting failed for %s:%s", row.platform, row.external_id)
+            return ReplyDraft(text="", lang=classification.lang, ok=False, problems=(f"drafting failed: {exc}",))
+
     def _draft(self, session: Session, mention_pks: set[int], memberships: dict[int, IncidentContext]) -> None:
         if not mention_pks:
             return
@@ -237,23 +259,19 @@ class Pipeline:
         for row, classification_row in pairs:
             if not classification_row.is_complaint:
                 continue
-            mention = mention_from_row(row)
-            classification = _classification_of(classification_row)
-            incident = memberships.get(row.pk)
-            try:
-                draft = self.replies.draft(mention, classification, incident)
-            except Exception as exc:  # noqa: BLE001 - a failed draft is shown as needing review, not lost
-                log.exception("reply drafting failed for %s:%s", row.platform, row.external_id)
-                draft = ReplyDraft(text="", lang=classification.lang, ok=False, problems=(f"drafting failed: {exc}",))
-            stored = existing.get(row.pk)
-            if stored is None:
-                stored = ReplyDraftRow(mention_pk=row.pk)
-                session.add(stored)
-            stored.text = draft.text
-            stored.lang = draft.lang
-            stored.ok = draft.ok
-            stored.problems = list(draft.problems)
-            stored.template = draft.template
-            stored.needs_dm = draft.needs_dm
-            stored.drafted_at = now_utc()
+            draft = self._draft_one(row, _classification_of(classification_row), memberships.get(row.pk))
+            _store_draft(session, row.pk, existing.get(row.pk), draft)
         session.flush()
+
+
+def _store_draft(session: Session, mention_pk: int, stored: ReplyDraftRow | None, draft: ReplyDraft) -> None:
+    if stored is None:
+        stored = ReplyDraftRow(mention_pk=mention_pk)
+        session.add(stored)
+    stored.text = draft.text
+    stored.lang = draft.lang
+    stored.ok = draft.ok
+    stored.problems = list(draft.problems)
+    stored.template = draft.template
+    stored.needs_dm = draft.needs_dm
+    stored.drafted_at = now_utc()

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from monitor.app import App
 from monitor.errors import UserError
-from monitor.models import Classification, IncidentContext, ReplyDraft, Urgency
-from monitor.replies.drafter import OPEN_INCIDENT_STATUSES
-from monitor.storage.repository import find_mention, mention_from_row, mention_ref
-from monitor.storage.schema import (
-    ClassificationRow,
-    IncidentMemberRow,
-    IncidentRow,
-    LabelRow,
-    MentionRow,
-    ReplyDraftRow,
-    now_utc,
-)
+from monitor.incidents.visibility import open_incident_of
+from monitor.storage.repository import find_mention, mention_ref
 
 MAX_FAILURES_SHOWN = 20
 
@@ -86,20 +72,20 @@ def draft_command(app: App, mention_id: str) -> None:
     Uses the corrected category and urgency when a person labelled the mention,
     and the incident it belongs to. The new draft replaces the stored one.
     """
-    drafter = app.reply_drafter
     with app.database.session() as session:
         row = find_mention(session, mention_id)
-        mention = mention_from_row(row)
-        classification = effective_classification(session, row)
-        if not classification.is_complaint:
+        draft = app.pipeline.redraft(session, row)
+        if draft is None:
             raise UserError(f"{mention_ref(row)} is not flagged as a complaint: no reply to draft")
-        incident = incident_of(session, row.pk)
-        draft = drafter.draft(mention, classification, incident)
-        store_draft(session, row.pk, draft)
+        label = row.label
+        category = (label.category if label and label.category else None) or (
+            row.classification.category if row.classification else "other"
+        )
+        incident = open_incident_of(session, row.pk)
     click.echo(draft.text)
     click.echo("")
     status = "ready" if draft.ok else "needs review: " + "; ".join(draft.problems)
-    details = [mention_ref(row), f"lang {draft.lang}", f"category {classification.category}"]
+    details = [mention_ref(row), f"lang {draft.lang}", f"category {category}"]
     if incident is not None:
         details.append(f"incident {incident.id}")
     if draft.needs_dm:
@@ -107,68 +93,3 @@ def draft_command(app: App, mention_id: str) -> None:
     click.echo(" · ".join(details))
     click.echo(f"template: {draft.template}")
     click.echo(status)
-
-
-def _urgency(value: str | None, fallback: Urgency) -> Urgency:
-    try:
-        return Urgency(value) if value else fallback
-    except ValueError:
-        return fallback
-
-
-def effective_classification(session: Session, row: MentionRow) -> Classification:
-    """The stored verdict, with a person's correction (label) winning over the model."""
-    stored = session.get(ClassificationRow, row.pk)
-    if stored is None:
-        raise UserError(f"mention {mention_ref(row)} has not been classified yet")
-    classification = Classification(
-        lang=stored.lang,
-        is_complaint=stored.is_complaint,
-        complaint_score=stored.complaint_score,
-        urgency=_urgency(stored.urgency, Urgency.MEDIUM),
-        category=stored.category,
-        reasons=tuple(str(r) for r in stored.reasons or ()),
-        model_version=stored.model_version,
-    )
-    label = session.get(LabelRow, row.pk)
-    if label is None:
-        return classification
-    return replace(
-        classification,
-        is_complaint=classification.is_complaint if label.is_complaint is None else label.is_complaint,
-        urgency=_urgency(label.urgency, classification.urgency),
-        category=label.category or classification.category,
-    )
-
-
-def incident_of(session: Session, mention_pk: int) -> IncidentContext | None:
-    """The open incident (emerging or active) the mention belongs to, following merges, if any."""
-    incident_ids = session.scalars(
-        select(IncidentMemberRow.incident_id).where(IncidentMemberRow.mention_pk == mention_pk)
-    ).all()
-    for incident_id in incident_ids:
-        incident = session.get(IncidentRow, incident_id)
-        seen: set[str] = set()
-        while incident is not None and incident.merged_into and incident.id not in seen:
-            seen.add(incident.id)
-            incident = session.get(IncidentRow, incident.merged_into)
-        if incident is not None and incident.status in OPEN_INCIDENT_STATUSES:
-            return IncidentContext(
-                id=incident.id, title=incident.title, category=incident.category, size=incident.size,
-                status=incident.status,
-            )  # fmt: skip
-    return None
-
-
-def store_draft(session: Session, mention_pk: int, draft: ReplyDraft) -> None:
-    row = session.get(ReplyDraftRow, mention_pk)
-    if row is None:
-        row = ReplyDraftRow(mention_pk=mention_pk)
-        session.add(row)
-    row.text = draft.text
-    row.lang = draft.lang
-    row.ok = draft.ok
-    row.problems = list(draft.problems)
-    row.template = draft.template
-    row.needs_dm = draft.needs_dm
-    row.drafted_at = now_utc()

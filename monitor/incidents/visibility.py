@@ -8,12 +8,15 @@ see, but a mention's own incident (for replies) is always a text incident.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, not_
+from sqlalchemy import ColumnElement, and_, not_, select
+from sqlalchemy.orm import Session
 
-from monitor.storage.schema import IncidentRow
+from monitor.models import IncidentContext
+from monitor.storage.schema import IncidentMemberRow, IncidentRow
 
 CANDIDATE = "candidate"
 BURST_PREFIX = "BURST-"
+OPEN_STATUSES = ("emerging", "active")
 
 
 def shown() -> ColumnElement[bool]:
@@ -28,3 +31,25 @@ def text_incident() -> ColumnElement[bool]:
 
 def burst() -> ColumnElement[bool]:
     return IncidentRow.id.startswith(BURST_PREFIX)
+
+
+def open_incident_of(session: Session, mention_pk: int) -> IncidentContext | None:
+    """The open (emerging or active) text incident a mention belongs to, following merges, if any."""
+    incident_ids = session.scalars(
+        select(IncidentMemberRow.incident_id).where(IncidentMemberRow.mention_pk == mention_pk)
+    ).all()
+    for incident_id in incident_ids:
+        incident = session.get(IncidentRow, incident_id)
+        seen: set[str] = set()
+        while incident is not None and incident.merged_into and incident.id not in seen:
+            seen.add(incident.id)
+            incident = session.get(IncidentRow, incident.merged_into)
+        if incident is not None and incident.status in OPEN_STATUSES and not incident.id.startswith(BURST_PREFIX):
+            return IncidentContext(
+                id=incident.id,
+                title=incident.title,
+                category=incident.category,
+                size=incident.size,
+                status=incident.status,
+            )
+    return None

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Urgency
 from monitor.replies.lint import lint_draft, lint_steps, normalise_language, reply_length
 from monitor.replies.personal_data import has_personal_data
@@ -28,8 +29,6 @@ SHORTEN_ORDER = ("resolve", "clarify", "acknowledge", "check_back")
 """Which steps switch to their short phrasing first when a draft is too long."""
 
 LAYOUT_CACHE_SIZE = 4096
-OPEN_INCIDENT_STATUSES = ("emerging", "active")
-"""Only these are told "we know, we're working on it"; a candidate group or a resolved incident is not."""
 
 _HANDLE_OK = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
 
