@@ -164,6 +164,8 @@ def test_csv_export_parses_and_defuses_formulas(cli, tmp_path: Path) -> None:
 def test_html_digest_shows_hostile_text_as_text(cli, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'm.db'}"
     assert cli("--db", db, "import", UNSEEN).code == 0
+    # make sure the hostile mention is in the digest, whatever the model thinks of it
+    assert cli("--db", db, "label", "x:9011", "--complaint", "--urgency", "high").code == 0
     out = tmp_path / "digest.html"
     result = cli("--db", db, "digest", "--format", "html", "--out", str(out))
     assert result.code == 0, result.err
