@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from monitor.incidents.settings import BurstSettings, IncidentSettings
 from monitor.models import Urgency, utc
 from monitor.stages import StoredComplaint
-from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, LabelRow, MentionRow, now_utc
+from monitor.storage.repository import upsert_incident
+from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, LabelRow, MentionRow
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -237,14 +238,7 @@ def _judge_slot(
     }
     if row is not None and all(getattr(row, k) == v for k, v in values.items()):
         return set()
-    if row is None:
-        row = IncidentRow(id=bid, **values)
-        session.add(row)
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-        row.updated_at = now_utc()
-    session.flush()
+    row = upsert_incident(session, bid, values, row)
     session.execute(delete(IncidentMemberRow).where(IncidentMemberRow.incident_id == bid))
     session.execute(
         IncidentMemberRow.__table__.insert(),

@@ -204,18 +204,17 @@ class Group:
         return self.raised
 
     def similarity(self, features: TextFeatures) -> float:
-        if not self.norm2 or not features.norm2:
-            return 0.0
-        centroid, vector = self.centroid, features.vector
-        dot = sum([centroid[k] * vector[k] for k in centroid.keys() & vector.keys()])
-        return dot / math.sqrt(self.norm2 * features.norm2)
+        return _cosine(self.centroid, self.norm2, features.vector, features.norm2)
 
     def similarity_to(self, other: Group) -> float:
-        if not self.norm2 or not other.norm2:
-            return 0.0
-        mine, theirs = self.centroid, other.centroid
-        dot = sum([mine[k] * theirs[k] for k in mine.keys() & theirs.keys()])
-        return dot / math.sqrt(self.norm2 * other.norm2)
+        return _cosine(self.centroid, self.norm2, other.centroid, other.norm2)
+
+
+def _cosine(a: dict[str, int], a_norm2: float, b: dict[str, int], b_norm2: float) -> float:
+    if not a_norm2 or not b_norm2:
+        return 0.0
+    dot = sum([a[k] * b[k] for k in a.keys() & b.keys()])
+    return dot / math.sqrt(a_norm2 * b_norm2)
 
 
 def group_id(first: Report) -> str:

@@ -32,6 +32,7 @@ from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.incidents.text import tokens
 from monitor.models import IncidentContext, Urgency, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
+from monitor.storage.repository import upsert_incident
 from monitor.storage.schema import (
     ClassificationRow,
     IncidentMemberRow,
@@ -228,14 +229,7 @@ class StoredIncidentAssigner:
             else {"kind": "text", "merged_at": group.merged_at.isoformat() if group.merged_at else None},
             "merged_into": group.merged_into,
         }
-        if row is None:
-            row = IncidentRow(id=group.id, **values)
-            session.add(row)
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
-            row.updated_at = now_utc()
-        session.flush()
+        row = upsert_incident(session, group.id, values, row)
         session.execute(
             delete(IncidentMemberRow).where(
                 IncidentMemberRow.incident_id == group.id, IncidentMemberRow.joined_at >= start

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import UserError
 from monitor.mention_io import format_timestamp
 from monitor.models import Mention, Metrics, Status
-from monitor.storage.schema import CursorRow, MentionRow, StatusChangeRow, now_utc
+from monitor.storage.schema import CursorRow, IncidentRow, MentionRow, StatusChangeRow, now_utc
 
 _KEY_CHUNK = 400
 
@@ -156,3 +156,16 @@ def mention_ref(row: MentionRow) -> str:
 
 def iso(dt: datetime | None) -> str | None:
     return format_timestamp(dt) if dt is not None else None
+
+
+def upsert_incident(session: Session, incident_id: str, values: dict[str, Any], row: IncidentRow | None) -> IncidentRow:
+    """Create the incident row, or update it in place (touching `updated_at`); flushed."""
+    if row is None:
+        row = IncidentRow(id=incident_id, **values)
+        session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = now_utc()
+    session.flush()
+    return row
