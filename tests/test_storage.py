@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ def _check(url: str) -> None:
     with database.session() as session:
         row = session.query(MentionRow).one()
         back = mention_from_row(row)
-    assert back.created_at == datetime(2026, 3, 10, 8, 5, tzinfo=timezone.utc)
+    assert back.created_at == datetime(2026, 3, 10, 8, 5, tzinfo=UTC)
     assert back.created_at.tzinfo is not None and back.text == "teks 🙃 <b>"
     database.dispose()
 
@@ -45,3 +45,20 @@ def test_sqlite_schema_matches_models(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_schema_matches_models(pg_url: str) -> None:
     _check(pg_url)
+
+
+def test_two_processes_opening_a_new_database_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    code = f"from monitor.storage import open_database; open_database({url!r}).dispose()"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert open_database(url).is_current()

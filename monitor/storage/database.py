@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_ATTEMPTS = 3
 
 
 class StorageError(Exception):
@@ -65,16 +67,36 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self) -> None:
-        """Apply every pending migration (a new database gets the whole schema)."""
+        """Apply every pending migration (a new database gets the whole schema).
+
+        Two processes may open a new database at once (the daemon and an export, say):
+        the one that loses the race finds the schema already made and carries on.
+        """
+        for attempt in range(MIGRATION_ATTEMPTS):
+            try:
+                self._migrate()
+                return
+            except SQLAlchemyError as exc:
+                if self._current_quietly():
+                    return
+                if attempt + 1 < MIGRATION_ATTEMPTS:
+                    time.sleep(0.5 * (attempt + 1))
+                    continue
+                if isinstance(exc, OperationalError):
+                    raise StorageError(f"cannot open database {_redacted(self.url)}: {exc.orig}") from None
+                raise StorageError(f"cannot migrate database {_redacted(self.url)}: {exc}") from None
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as connection:
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+
+    def _current_quietly(self) -> bool:
         try:
-            with self.engine.begin() as connection:
-                cfg = _alembic_config()
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, "head")
-        except OperationalError as exc:
-            raise StorageError(f"cannot open database {_redacted(self.url)}: {exc.orig}") from None
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot migrate database {_redacted(self.url)}: {exc}") from None
+            return self.is_current()
+        except SQLAlchemyError:
+            return False
 
     def is_current(self) -> bool:
         with self.engine.connect() as connection:
