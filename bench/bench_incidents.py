@@ -214,9 +214,12 @@ def section_quality(settings: IncidentSettings) -> None:
     rows = []
     base = engine_config(settings)
     variants = [("text only", base, False), ("text + category", base, True)]
-    for similarity in (0.25, 0.45):
+    for similarity in (0.30, 0.40):
         variants.append((f"text + category, similarity {similarity}", replace(base, similarity=similarity), True))
     variants.append(("text + category, category_weight 0.4", replace(base, category_weight=0.4), True))
+    for authors in (2, 4):
+        variants.append((f"text + category, hot from {authors} authors", replace(base, category_authors=authors), True))
+    variants.append(("text + category, hot within 2h", replace(base, category_window=timedelta(hours=2)), True))
     variants.append(("text + category, window 1h", replace(base, window=timedelta(hours=1)), True))
     for name, config, use_category in variants:
         t0 = time.perf_counter()
@@ -414,32 +417,34 @@ def section_onsets(settings: BurstSettings) -> None:
 # ---- 4. speed ------------------------------------------------------------------------------------
 
 
-def synthetic_stream(texts: list[str], n: int, seed: int = 7):
+def synthetic_stream(texts: list[tuple[str, str]], n: int, seed: int = 7):
+    """(i, author, time, text, category): airline texts with their reason as category, resampled."""
     rng = random.Random(seed)
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
     for i in range(n):
-        yield i, f"user{rng.randrange(20_000)}", t0 + timedelta(seconds=30 * i), rng.choice(texts)
+        text, category = rng.choice(texts)
+        yield i, f"user{rng.randrange(20_000)}", t0 + timedelta(seconds=30 * i), text, category
 
 
-def engine_run(texts: list[str], n: int, config: EngineConfig) -> dict[str, float]:
+def engine_run(texts: list[tuple[str, str]], n: int, config: EngineConfig) -> dict[str, float]:
     config = replace(config, keep_members=False)  # a pure stream: nothing kept beyond the window
     engine = Engine(config)
     gc.collect()
     start = time.perf_counter()
-    for i, author, at, text in synthetic_stream(texts, n):
+    for i, author, at, text, category in synthetic_stream(texts, n):
         engine.add(make_report(config, pk=i, platform="x", external_id=str(i), author=author, created_at=at,
-                               category="other", text=text))
+                               category=category, text=text))
     seconds = time.perf_counter() - start
     open_members = sum(len(g.members) for g in engine.open.values())
     postings = sum(len(p) for p in engine._postings.values())
     return {"seconds": seconds, "open_groups": len(engine.open), "open_members": open_members, "postings": postings}
 
 
-def dbscan_run(texts: list[str], n: int) -> float:
+def dbscan_run(texts: list[tuple[str, str]], n: int) -> float:
     from sklearn.cluster import DBSCAN
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    data = [text for _, _, _, text in synthetic_stream(texts, n)]
+    data = [text for _, _, _, text, _ in synthetic_stream(texts, n)]
     gc.collect()
     start = time.perf_counter()
     matrix = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform(data)
@@ -448,7 +453,7 @@ def dbscan_run(texts: list[str], n: int) -> float:
 
 
 def section_speed(settings: IncidentSettings, compare_n: int, sizes: list[int]) -> None:
-    texts = sorted({t.text for t in load_airline()})
+    texts = sorted({(t.text, t.reason if t.reason != "Can't Tell" else "other") for t in load_airline()})
     config = engine_config(settings)
     rows = []
     runs = {}
@@ -543,7 +548,8 @@ def main() -> None:
     print(f"# Incident bench ({'quick' if args.quick else 'full'}), data: {DATA}")
     print(f"settings: min_authors={settings.min_authors} window={settings.window} "
           f"resolve_after={settings.resolve_after} similarity={settings.similarity} "
-          f"category_weight={settings.category_weight} merge_similarity={settings.merge_similarity}")
+          f"category_weight={settings.category_weight} (when {settings.category_authors} authors within "
+          f"{settings.category_window}) merge_similarity={settings.merge_similarity}")
     started = time.perf_counter()
     if "quality" in sections:
         section_quality(settings)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.incidents.visibility import open_incident_of
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency
-from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter, StoredComplaint
+from monitor.stages import IncidentAssigner, IncidentOutcome, MentionClassifier, ReplyDrafter, StoredComplaint
 from monitor.storage import Database
 from monitor.storage.repository import insert_new_mentions, mention_from_row, set_status
 from monitor.storage.schema import ClassificationRow, LabelRow, MentionRow, ReplyDraftRow, now_utc
@@ -121,6 +121,7 @@ class Pipeline:
 
     def _process_batch(self, mentions: Sequence[Mention], source: str) -> IngestReport:
         report = IngestReport(received=len(mentions))
+        outcome: IncidentOutcome | None = None
         with self._lock, self.database.session() as session:
             inserted = insert_new_mentions(session, mentions, source)
             report.new = len(inserted)
@@ -140,6 +141,8 @@ class Pipeline:
                 self._raise_urgency(session, outcome.urgency_floor)
             to_draft = {c.mention_pk for c in complaints} | set(memberships)
             self._draft(session, to_draft, memberships)
+        if outcome is not None:
+            outcome.deliver()
         return report
 
     def _classify(

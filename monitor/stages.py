@@ -9,7 +9,7 @@ the others. `monitor.pipeline` wires them together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,6 +48,13 @@ class IncidentOutcome:
     memberships: dict[int, IncidentContext] = field(default_factory=dict)
     urgency_floor: dict[int, Urgency] = field(default_factory=dict)
     changed_incidents: set[str] = field(default_factory=set)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    """Side effects (alerts) to run once the batch is committed: a rolled-back batch announces nothing."""
+
+    def deliver(self) -> None:
+        for action in self.after_commit:
+            action()
+        self.after_commit.clear()
 
 
 class IncidentAssigner(Protocol):

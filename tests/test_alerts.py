@@ -51,7 +51,12 @@ def db(tmp_path):
     database.dispose()
 
 
-def _assign(db, assigner, start: int, count: int, author_prefix: str = "user") -> None:
+class Rollback(Exception):
+    pass
+
+
+def _assign(db, assigner, start: int, count: int, author_prefix: str = "user", fail_commit: bool = False) -> None:
+    """Assign in one transaction and deliver its alerts once committed, as the pipeline does."""
     with db.session() as session:
         complaints = []
         for i in range(start, start + count):
@@ -74,7 +79,10 @@ def _assign(db, assigner, start: int, count: int, author_prefix: str = "user") -
                     Classification("id", True, 0.9, Urgency.MEDIUM, "access_login"),
                 )
             )
-        assigner.assign(session, complaints)
+        outcome = assigner.assign(session, complaints)
+        if fail_commit:
+            raise Rollback
+    outcome.deliver()
 
 
 def test_born_and_grown_incidents_alert_the_webhook_and_the_mailbox_once_per_threshold(db, httpserver, smtp):
@@ -120,3 +128,18 @@ def test_an_unreachable_alert_target_is_logged_and_the_incident_is_still_stored(
         (incident,) = session.scalars(select(IncidentRow).where(IncidentRow.status != "candidate")).all()
         assert incident.author_count == 3
     assert "alert" in caplog.text.lower()
+
+
+def test_a_batch_that_is_rolled_back_alerts_nobody_and_its_retry_alerts_once(db, httpserver):
+    httpserver.expect_request("/hooks/incidents", method="POST").respond_with_data("ok")
+    alerts = AlertSettings(urls=[f"json://127.0.0.1:{httpserver.port}/hooks/incidents"])
+    assigner = build_assigner(IncidentSettings(), alerts)
+
+    with pytest.raises(Rollback):
+        _assign(db, assigner, 0, 3, fail_commit=True)  # the store failed: nothing happened
+    assert httpserver.log == []
+
+    _assign(db, assigner, 0, 3)  # the same batch again
+    _assign(db, assigner, 3, 1)
+    assert len(httpserver.log) == 1
+    assert httpserver.log[0][0].get_json()["title"].startswith("[HIGH] New incident")

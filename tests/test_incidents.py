@@ -174,11 +174,42 @@ def test_batch_order_does_not_change_incidents_or_ids(tmp_path, order):
     assert shape(other) == expected
 
 
+PAYMENT_TEXTS = [
+    "charged twice for one phone credit purchase",
+    "top up from the ATM never showed up in my balance",
+    "saldo kepotong tapi token listrik gak keluar",
+    "transfer says success but my friend got nothing",
+    "the withdrawal fee went up without any notice",
+    "cashback yang dijanjiin gak masuk udah seminggu",
+    "QRIS payment failed at the cafe but money left my wallet",
+    "split bill charged me the full amount",
+]
+
+
+def test_a_hot_category_makes_differently_worded_reports_one_incident(db):
+    # five payment complaints in 25 minutes, no two alike in words: the category is running hot
+    rows = [make(i, f"payer{i}", PAYMENT_TEXTS[i], i * 5, category="payment_billing") for i in range(5)]
+    feed(db, [rows])
+
+    (incident,) = incidents(db)
+    assert incident["author_count"] == 5 and incident["category"] == "payment_billing"
+
+
+def test_a_steady_trickle_of_unrelated_complaints_in_one_category_is_not_an_incident(db):
+    # one payment complaint every 50 minutes for a day: the usual background, never hot, no shared problem
+    rows = [make(i, f"payer{i}", PAYMENT_TEXTS[i % len(PAYMENT_TEXTS)] + f" ({i})", i * 50, category="payment_billing")
+            for i in range(28)]
+    feed(db, [rows[i : i + 5] for i in range(0, len(rows), 5)])
+
+    assert incidents(db) == []
+
+
 def test_two_incidents_that_turn_out_to_be_the_same_merge(db):
-    settings = IncidentSettings(merge_similarity=0.1)
+    # category never hot here: the two groups are kept apart, and then joined, by their words alone
+    settings = IncidentSettings(merge_similarity=0.1, category_authors=100)
     first = [make(i, f"crash{i}", "app crash after update", i * 2) for i in range(3)]
-    second = [make(3 + i, f"otp{i}", "login OTP error", 10 + i * 2) for i in range(3)]
-    bridge = [make(9, "both", "app crash after update, login OTP error", 20)]
+    second = [make(3 + i, f"otp{i}", "login OTP error since the update", 10 + i * 2) for i in range(3)]
+    bridge = [make(9, "both", "app crash after update, login OTP error since the update", 20)]
     outcomes = feed(db, [first, second, bridge], settings)
 
     rows = {r[0]: r for r in shape(db)}

@@ -147,7 +147,7 @@ def _classify_stream(app: App, model_dir: Path | None, source: IO[str], out: IO[
 
     def flush() -> None:
         nonlocal written
-        for mention, verdict in zip(batch, classifier.classify(batch)):
+        for mention, verdict in zip(batch, classifier.classify(batch), strict=True):
             record = mention_to_dict(mention)
             record.update(
                 lang=verdict.lang,

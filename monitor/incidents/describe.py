@@ -61,7 +61,7 @@ def key_terms(members: list[Member], limit: int = 5) -> list[str]:
             surfaces.setdefault(word, Counter())[surface] += 1
     counts: Counter[str] = Counter()
     for words in per_author.values():
-        counts.update(w for w in words if w not in NEGATIONS and not w.startswith("cat:"))
+        counts.update(w for w in words if w not in NEGATIONS)
     ranked = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0] in GENERIC, wc[0]))
     out = []
     for word, _ in ranked[:limit]:

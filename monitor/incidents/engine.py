@@ -5,6 +5,13 @@ external id). Each report joins the most similar open group or starts a new
 one; a group is *raised* as an incident once `min_authors` distinct authors
 reported within one `window` (the same person five times counts once).
 
+Similarity is the cosine of the texts (EN/ID synonym-mapped words, see `text`)
+plus a fixed bonus when report and group share a specific category *and* that
+category runs hot (`category_authors` distinct authors in the trailing
+`category_window`): when many people complain about payments within the hour,
+their differently worded reports are one incident; a steady trickle of
+unrelated payment complaints over two days is not.
+
 The engine is causal and exact: where a report goes depends only on the
 reports before it, and group sums use integer weights, so replaying the same
 stream from a restored state gives the same groups and ids whatever order the
@@ -18,12 +25,12 @@ from __future__ import annotations
 import heapq
 import math
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from monitor.incidents.text import TextFeatures, features, index_words, with_category
+from monitor.incidents.text import TextFeatures, features, index_words
 
 GENERIC_CATEGORIES = frozenset({"", "other", "unknown", "general", "none"})
 MAX_CANDIDATES = 6
@@ -101,18 +108,19 @@ class Group:
     def size(self) -> int:
         return self.forgotten + len(self.members)
 
-    def _add_vector(self, vector: dict[str, int], sign: int = 1) -> None:
+    def _add_vector(self, features: TextFeatures, sign: int = 1) -> None:
         centroid = self.centroid
+        get = centroid.get
         dot = 0
-        for key, value in vector.items():
-            old = centroid.get(key, 0)
+        for key, value in features.vector.items():
+            old = get(key, 0)
             dot += old * value
             new = old + sign * value
             if new:
                 centroid[key] = new
             else:
-                centroid.pop(key, None)
-        self.norm2 += 2 * sign * dot + sum([v * v for v in vector.values()])
+                del centroid[key]
+        self.norm2 += 2 * sign * dot + features.norm2
 
     def add(self, member: Member, window: timedelta) -> None:
         """Add the newest report (in event time); the centroid keeps the last `window` before the newest report."""
@@ -121,7 +129,7 @@ class Group:
         self.authors[report.author] += 1
         self.categories[report.category] += 1
         self.category = self._leading_category()
-        self._add_vector(report.features.vector)
+        self._add_vector(report.features)
         self.words.update(report.index)
         if self.first_seen is None or report.created_at < self.first_seen:
             self.first_seen = report.created_at
@@ -138,7 +146,7 @@ class Group:
         words = self.words
         while self.live_from < len(members) and members[self.live_from].report.created_at < horizon:
             old = members[self.live_from].report
-            self._add_vector(old.features.vector, -1)
+            self._add_vector(old.features, -1)
             for word in old.index:
                 words[word] -= 1
                 if not words[word]:
@@ -157,7 +165,7 @@ class Group:
             if member.report.created_at < horizon:
                 self.live_from += 1
             else:
-                self._add_vector(member.report.features.vector)
+                self._add_vector(member.report.features)
                 self.words.update(member.report.index)
         self.gone.extend(before - set(self.words))
 
@@ -213,7 +221,7 @@ class Group:
 def _cosine(a: dict[str, int], a_norm2: float, b: dict[str, int], b_norm2: float) -> float:
     if not a_norm2 or not b_norm2:
         return 0.0
-    dot = sum([a[k] * b[k] for k in a.keys() & b.keys()])
+    dot = sum([a[k] * b[k] for k in a.keys() & b.keys()])  # the view intersection walks the smaller dict
     return dot / math.sqrt(a_norm2 * b_norm2)
 
 
@@ -229,10 +237,14 @@ class EngineConfig:
     min_authors: int = 3
     window: timedelta = timedelta(hours=2)
     resolve_after: timedelta = timedelta(hours=6)
-    similarity: float = 0.40
+    similarity: float = 0.35
     merge_similarity: float = 0.5
     category_penalty: float = 0.1
-    category_weight: float = 0.6
+    category_weight: float = 0.5
+    """Added to the text similarity when the complaint and the group share a specific category that runs hot."""
+    category_window: timedelta = timedelta(hours=1)
+    category_authors: int = 3
+    """A category runs hot with this many distinct authors within the trailing `category_window`."""
     key_terms: frozenset[str] = frozenset()
     ignore_terms: frozenset[str] = frozenset()
     """Canonical words left out of the text features: the brand's names, which every mention shares."""
@@ -255,8 +267,6 @@ def make_report(
 ) -> Report:
     """A Report with its comparable features (text, plus the category when it is a specific one)."""
     feats = features(text, config.key_terms, config.ignore_terms)
-    if category not in GENERIC_CATEGORIES:
-        feats = with_category(feats, category, config.category_weight)
     return Report(
         pk=pk,
         platform=platform,
@@ -268,7 +278,7 @@ def make_report(
         features=feats,
         lang=lang,
         text=text,
-        index=tuple(index_words(feats)),
+        index=tuple(index_words(feats)) + (("cat:" + category,) if category not in GENERIC_CATEGORIES else ()),
     )
 
 
@@ -287,8 +297,12 @@ class Engine:
         self.open: dict[str, Group] = {}
         self._postings: dict[str, set[str]] = {}
         self._expiry: list[tuple[datetime, str]] = []
+        self._due: dict[str, datetime] = {}
+        """Each open group's latest expiry entry in `_expiry`; older entries for it are stale."""
         self._on_close = on_close
         self.now: datetime | None = None
+        self._recent: dict[str, tuple[deque[tuple[datetime, str]], Counter[str]]] = {}
+        """Per specific category: its reports within the trailing category window, and their authors."""
 
     # ---- state ---------------------------------------------------------------------------------
 
@@ -331,6 +345,7 @@ class Engine:
     def _close(self, group: Group) -> None:
         self._unindex(group)
         del self.open[group.id]
+        self._due.pop(group.id, None)
         if self._on_close is not None:
             self._on_close(group)
 
@@ -338,21 +353,27 @@ class Engine:
         """Close every group that has been quiet too long by `now` (event time)."""
         self.now = now if self.now is None or now > self.now else self.now
         while self._expiry and self._expiry[0][0] < now:
-            _, gid = heapq.heappop(self._expiry)
+            due, gid = heapq.heappop(self._expiry)
             group = self.open.get(gid)
-            if group is None:
-                continue
+            if group is None or self._due.get(gid) != due:
+                continue  # closed, or a later entry for it is in the heap
             if self._expires_at(group) < now:
                 self._close(group)
             else:
-                heapq.heappush(self._expiry, (self._expires_at(group), gid))
+                self._schedule(group)
+
+    def _schedule(self, group: Group) -> None:
+        due = self._expires_at(group)
+        if self._due.get(group.id) != due:
+            self._due[group.id] = due
+            heapq.heappush(self._expiry, (due, group.id))
 
     def restore(self, group: Group) -> None:
         """Re-open a group as it stood before the next report (used when replaying from the store)."""
         self.open[group.id] = group
         group.gone.clear()
         self._index(group, group.words)
-        heapq.heappush(self._expiry, (self._expires_at(group), group.id))
+        self._schedule(group)
 
     def close_all(self) -> None:
         for group in sorted(self.open.values(), key=lambda g: g.id):
@@ -376,17 +397,47 @@ class Engine:
         ranked = sorted([(-count, gid) for gid, count in shared.items() if count >= floor])
         return [self.open[gid] for _, gid in ranked[:MAX_CANDIDATES]]
 
-    def _score(self, group: Group, report: Report) -> float:
-        score = group.similarity(report.features)
-        cat = group.category
-        if cat != report.category and cat not in GENERIC_CATEGORIES and report.category not in GENERIC_CATEGORIES:
-            score -= self.config.category_penalty
-        return score
+    def observe(self, report: Report) -> None:
+        """Count a report towards its category's recent rate without assigning it (used to prime a replay)."""
+        if report.category in GENERIC_CATEGORIES:
+            return
+        recent, authors = self._recent.setdefault(report.category, (deque(), Counter()))
+        recent.append((report.created_at, report.author))
+        authors[report.author] += 1
+        horizon = report.created_at - self.config.category_window
+        while recent[0][0] < horizon:
+            _, author = recent.popleft()
+            authors[author] -= 1
+            if not authors[author]:
+                del authors[author]
+
+    def _hot(self, category: str) -> bool:
+        """Whether `category` had `category_authors` distinct authors within the trailing `category_window`."""
+        recent = self._recent.get(category)
+        return recent is not None and len(recent[1]) >= self.config.category_authors
+
+    def _category_term(self, a: str, b: str, hot: bool) -> float:
+        """The bonus for sharing a specific category while it runs hot; the penalty for two different ones.
+
+        A fixed term rather than a feature inside the centroid: there a category shared by every
+        member outweighs the words as a group grows, and any complaint of that category joins it,
+        so a steady trickle of unrelated payment complaints chains into one days-long "incident".
+        """
+        if a in GENERIC_CATEGORIES or b in GENERIC_CATEGORIES:
+            return 0.0
+        if a != b:
+            return -self.config.category_penalty
+        return self.config.category_weight if hot else 0.0
+
+    def _score(self, group: Group, report: Report, hot: bool) -> float:
+        return group.similarity(report.features) + self._category_term(group.category, report.category, hot)
 
     def add(self, report: Report) -> Placement:
         self.advance(report.created_at)
         words = list(report.index)
-        scored = [(self._score(g, report), g) for g in self._candidates(words)]
+        self.observe(report)
+        hot = self._hot(report.category)
+        scored = [(self._score(g, report, hot), g) for g in self._candidates(words)]
         matches = sorted(
             ((s, g) for s, g in scored if s >= self.config.similarity),
             key=lambda sg: (-sg[0], sg[1].first_seen, sg[1].id),
@@ -399,7 +450,7 @@ class Engine:
             group.update_raised(self.config.min_authors, self.config.window)
             self.open[group.id] = group
             self._index(group, words)
-            heapq.heappush(self._expiry, (self._expires_at(group), group.id))
+            self._schedule(group)
             return Placement(group.id, 1.0)
 
         similarity, target = matches[0]
@@ -413,12 +464,13 @@ class Engine:
         for _, other in matches[1:]:
             if other.id not in self.open or target.id not in self.open:
                 continue
-            if target.similarity_to(other) >= self.config.merge_similarity:
+            alike = target.similarity_to(other) + self._category_term(target.category, other.category, hot)
+            if alike >= self.config.merge_similarity:
                 survivor, absorbed = _survivor(target, other)
                 self._merge(survivor, absorbed, report.created_at)
                 merged.append(absorbed.id)
                 target = survivor
-        heapq.heappush(self._expiry, (self._expires_at(target), target.id))
+        self._schedule(target)
         return Placement(target.id, round(similarity, 4), tuple(merged))
 
     def _merge(self, survivor: Group, absorbed: Group, at: datetime) -> None:

@@ -39,12 +39,17 @@ class IncidentSettings(BaseModel):
     """How close in event time reports must be to group (a group that is not an incident closes after this)."""
     resolve_after: Duration = timedelta(hours=6)
     """An incident with no new member for this long is resolved."""
-    similarity: float = Field(0.40, gt=0, le=1)
+    similarity: float = Field(0.35, gt=0, le=1)
     """How alike (0–1) a complaint must be to a group's reports to join it."""
     merge_similarity: float = Field(0.5, gt=0, le=1)
     """How alike two groups must be to merge into one."""
-    category_weight: float = Field(0.6, ge=0, le=3)
-    """How much sharing a specific category (not `other`) counts, next to the text (1.0)."""
+    category_weight: float = Field(0.5, ge=0, le=1)
+    """Added to the text similarity (0–1) when a complaint shares the group's specific category
+    (not `other`) while that category runs hot (see `category_authors`)."""
+    category_window: Duration = timedelta(hours=1)
+    category_authors: int = Field(3, ge=1)
+    """A category runs hot with this many distinct authors within the trailing `category_window`;
+    only then does sharing it make differently worded complaints one incident."""
     category_penalty: float = Field(0.1, ge=0, le=1)
     """Subtracted from the similarity when two complaints have different specific categories."""
     key_terms: list[str] = Field(default_factory=list)
@@ -53,7 +58,7 @@ class IncidentSettings(BaseModel):
     """Distinct authors → the least urgency the incident and each of its members get."""
     burst: BurstSettings = Field(default_factory=BurstSettings)
 
-    @field_validator("window", "resolve_after")
+    @field_validator("window", "resolve_after", "category_window")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):

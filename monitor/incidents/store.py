@@ -14,6 +14,7 @@ not incidents and are never exported, shown, alerted or counted.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,6 @@ from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.incidents.text import tokens
 from monitor.models import IncidentContext, Urgency, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
-from monitor.storage.repository import upsert_incident
 from monitor.storage.schema import (
     ClassificationRow,
     IncidentMemberRow,
@@ -69,6 +69,8 @@ def engine_config(settings: IncidentSettings, brand_terms: Iterable[str] = ()) -
         merge_similarity=settings.merge_similarity,
         category_penalty=settings.category_penalty,
         category_weight=settings.category_weight,
+        category_window=settings.category_window,
+        category_authors=settings.category_authors,
         key_terms=frozenset(t.lower() for t in settings.key_terms),
         ignore_terms=brand_words(brand_terms),
     )
@@ -205,19 +207,14 @@ class StoredIncidentAssigner:
         floor = self.settings.urgency_floor(group.author_count)
         return highest if highest.rank >= floor.rank else floor
 
-    def _write_group(self, session: Session, group: Group, start: datetime, newest: datetime) -> IncidentRow:
-        row = session.get(IncidentRow, group.id)
-        kept: dict[str, Any] = {}
-        if row is not None:
-            kept = {k: v for k, v in (row.summary or {}).items() if k in ("alerts_sent",)}
-        category = group.category
-        status = self._status(group, newest)
+    def _values(self, group: Group, kept: dict[str, Any], newest: datetime) -> dict[str, Any]:
+        """The incident row's columns for a group as the replay left it."""
         shown = group.raised
         terms = describe.key_terms(group.members) if shown else []
-        values: dict[str, Any] = {
-            "title": describe.title(group.members, category, terms) if shown else "",
-            "category": category,
-            "status": status,
+        return {
+            "title": describe.title(group.members, group.category, terms) if shown else "",
+            "category": group.category,
+            "status": self._status(group, newest),
             "first_seen": group.first_seen,
             "last_seen": group.last_seen,
             "size": group.size,
@@ -229,27 +226,51 @@ class StoredIncidentAssigner:
             else {"kind": "text", "merged_at": group.merged_at.isoformat() if group.merged_at else None},
             "merged_into": group.merged_into,
         }
-        row = upsert_incident(session, group.id, values, row)
-        session.execute(
-            delete(IncidentMemberRow).where(
-                IncidentMemberRow.incident_id == group.id, IncidentMemberRow.joined_at >= start
-            )
-        )
-        fresh = [m for m in group.members if m.joined_at >= start]
-        if fresh:
+
+    def _write_groups(
+        self, session: Session, groups: Sequence[Group], start: datetime, newest: datetime
+    ) -> dict[str, IncidentRow]:
+        """Write the replayed groups in a few statements: rows, then their members from `start` on.
+
+        A replay rewrites every group open at `start` (hidden candidates included, since a later
+        replay restores from them), so this is the adapter's hot path: one SELECT for the existing
+        rows, UPDATEs only where a column changed, and bulk DELETE/INSERT for the members.
+        """
+        ids = [g.id for g in groups]
+        existing: dict[str, IncidentRow] = {}
+        for chunk in _chunks(ids):
+            existing.update((r.id, r) for r in session.scalars(select(IncidentRow).where(IncidentRow.id.in_(chunk))))
+        rows: dict[str, IncidentRow] = {}
+        for group in groups:
+            row = existing.get(group.id)
+            kept = {k: v for k, v in (row.summary or {}).items() if k == "alerts_sent"} if row is not None else {}
+            values = self._values(group, kept, newest)
+            if row is None:
+                row = IncidentRow(id=group.id, **values)
+                session.add(row)
+            else:
+                changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+                for key, value in changed.items():
+                    setattr(row, key, value)
+                if changed:
+                    row.updated_at = now_utc()
+            rows[group.id] = row
+        session.flush()
+        for chunk in _chunks(ids):
             session.execute(
-                IncidentMemberRow.__table__.insert(),
-                [
-                    {
-                        "incident_id": group.id,
-                        "mention_pk": m.report.pk,
-                        "similarity": m.similarity,
-                        "joined_at": m.joined_at,
-                    }
-                    for m in fresh
-                ],
+                delete(IncidentMemberRow).where(
+                    IncidentMemberRow.incident_id.in_(chunk), IncidentMemberRow.joined_at >= start
+                )
             )
-        return row
+        fresh = [
+            {"incident_id": g.id, "mention_pk": m.report.pk, "similarity": m.similarity, "joined_at": m.joined_at}
+            for g in groups
+            for m in g.members
+            if m.joined_at >= start
+        ]
+        if fresh:
+            session.execute(IncidentMemberRow.__table__.insert(), fresh)
+        return rows
 
     def _retire_vanished(
         self, session: Session, start: datetime, produced: dict[str, Group], stored: dict[str, _Stored]
@@ -306,14 +327,15 @@ class StoredIncidentAssigner:
                 select(IncidentRow).where(or_(IncidentRow.id.in_(list(restored)), IncidentRow.first_seen >= start))
             )
         }
-        for report in self._complaints_from(session, start):
-            engine.add(report)
+        for report in self._complaints_from(session, start - self.settings.category_window):
+            if report.created_at < start:
+                engine.observe(report)  # the category rates as they stood at `start`
+            else:
+                engine.add(report)
         engine.close_all()
         produced = {g.id: g for g in closed}
 
-        rows: dict[str, IncidentRow] = {}
-        for gid in sorted(produced):
-            rows[gid] = self._write_group(session, produced[gid], start, newest)
+        rows = self._write_groups(session, [produced[gid] for gid in sorted(produced)], start, newest)
         outcome.changed_incidents |= self._retire_vanished(session, start, produced, stored)
         outcome.changed_incidents |= self._resolve_quiet(session, newest)
 
@@ -338,7 +360,7 @@ class StoredIncidentAssigner:
                 outcome.memberships[member.report.pk] = context
                 if floor.rank > Urgency.NONE.rank:
                     outcome.urgency_floor[member.report.pk] = floor
-            self._alert(row, born=before is None or before.status in (CANDIDATE, MERGED))
+            self._alert(row, born=before is None or before.status in (CANDIDATE, MERGED), outcome=outcome)
 
         if self.settings.burst.enabled:
             try:
@@ -347,7 +369,8 @@ class StoredIncidentAssigner:
                 log.exception("burst detection failed for this batch")
         return outcome
 
-    def _alert(self, row: IncidentRow, born: bool) -> None:
+    def _alert(self, row: IncidentRow, born: bool, outcome: IncidentOutcome) -> None:
+        """Record the thresholds reached in the row and queue the alert until the batch commits."""
         if row.status not in (EMERGING, ACTIVE):
             return
         summary = dict(row.summary or {})
@@ -358,10 +381,16 @@ class StoredIncidentAssigner:
         if self.notifier.enabled:
             from monitor.incidents.cli import incident_dict
 
-            first_alert = not sent
-            self.notifier.send(compose(incident_dict(row), max(due), born=born and first_alert))
+            alert = compose(incident_dict(row), max(due), born=born and not sent)
+            outcome.after_commit.append(functools.partial(self.notifier.send, alert))
         summary["alerts_sent"] = sorted({*sent, *due})
         row.summary = summary
+
+
+def _chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    """Keeps each IN (...) under every database's bound-parameter limit."""
+    for offset in range(0, len(ids), size):
+        yield ids[offset : offset + size]
 
 
 def visible(rows: Iterable[IncidentRow]) -> list[IncidentRow]:

@@ -237,19 +237,18 @@ STOPWORDS = frozenset(
 GENERIC = frozenset({"not", "cannot", "hour", "day", "week", "wait", "service", "app", "update", "response", "call"})
 """Canonical words that appear in many unrelated complaints: they count, but little."""
 
-_PHRASES = [
-    (re.compile(p), r)
-    for p, r in (
-        (r"\bforce\s+close", "forceclose"),
-        (r"\blog\s*-?\s*in\b", "login"),
-        (r"\bsign\s*-?\s*in\b", "signin"),
-        (r"\btop\s*-?\s*up\b", "topup"),
-        (r"\b(?:ga|gak|gk|nggak|ngga|enggak|tidak|tdk|tak|can\s*not)\s+bisa\b", "cannot"),
-        (r"\bcan\s+not\b", "cannot"),
-        (r"\bnot\s+working\b", "broken"),
-        (r"\bga\s+jalan\b|\bgak\s+jalan\b|\btidak\s+berfungsi\b", "broken"),
-    )
-]
+_PHRASE_RULES = (
+    (r"\bforce\s+close", "forceclose"),
+    (r"\blog\s*-?\s*in\b", "login"),
+    (r"\bsign\s*-?\s*in\b", "signin"),
+    (r"\btop\s*-?\s*up\b", "topup"),
+    (r"\b(?:ga|gak|gk|nggak|ngga|enggak|tidak|tdk|tak|can\s*not)\s+bisa\b", "cannot"),
+    (r"\bcan\s+not\b", "cannot"),
+    (r"\bnot\s+working\b", "broken"),
+    (r"\bga\s+jalan\b|\bgak\s+jalan\b|\btidak\s+berfungsi\b", "broken"),
+)
+_PHRASES = re.compile("|".join(f"(?P<p{i}>{pattern})" for i, (pattern, _) in enumerate(_PHRASE_RULES)))
+_PHRASE_WORD = {f"p{i}": word for i, (_, word) in enumerate(_PHRASE_RULES)}
 """Multi-word expressions read as one word before splitting."""
 _PHRASE_HINT = re.compile(r"close|log|sign|top|bisa|not|jalan|berfungsi")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -296,8 +295,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
     cleaned = _HANDLE.sub(" ", _URL.sub(" ", text)) if ("@" in text or "http" in text or "www." in text) else text
     lowered = cleaned.lower()
     if _PHRASE_HINT.search(lowered):
-        for pattern, replacement in _PHRASES:
-            lowered = pattern.sub(replacement, lowered)
+        lowered = _PHRASES.sub(lambda m: _PHRASE_WORD[m.lastgroup or ""], lowered)
     # Keep the author's casing for surfaces ('OTP'); phrases only ever shorten to lower-case words.
     cleaned = lowered if lowered != cleaned.lower() else cleaned
     out: list[tuple[str, str]] = []
@@ -366,23 +364,6 @@ def features(text: str, key_terms: frozenset[str] = frozenset(), ignore: frozens
         words=tuple(surfaces),
         surfaces=surfaces,
     )
-
-
-def with_category(feats: TextFeatures, category: str, weight: float) -> TextFeatures:
-    """`feats` plus a 'this category' feature of `weight` (relative to the text's 1.0), re-normalised.
-
-    Two complaints the classifier put in the same specific category are then alike even when
-    they share few words; texts that agree strongly still match across a mislabelled category.
-    """
-    if weight <= 0 or not category:
-        return feats
-    raw = {k: v / SCALE for k, v in feats.vector.items()}
-    raw["cat:" + category] = weight
-    norm = math.sqrt(sum(v * v for v in raw.values()))
-    vector = {k: round(v / norm * SCALE) for k, v in raw.items()}
-    vector = {k: v for k, v in vector.items() if v}
-    words = feats.words + ("cat:" + category,)
-    return TextFeatures(vector, sum(v * v for v in vector.values()), words, feats.surfaces)
 
 
 def index_words(feats: TextFeatures) -> list[str]:
