@@ -382,14 +382,18 @@ class Engine:
     # ---- assignment ----------------------------------------------------------------------------
 
     def _candidates(self, words: list[str]) -> list[Group]:
-        shared: Counter[str] = Counter()
+        shared: dict[str, int] = {}
+        count = shared.get
+        postings = self._postings
         for word in words:
-            posting = self._postings.get(word)
+            posting = postings.get(word)
             if posting and len(posting) <= COMMON_WORD_POSTINGS:
-                shared.update(posting)
+                for gid in posting:
+                    shared[gid] = count(gid, 0) + 1
         if not shared:
             for word in words:
-                shared.update(self._postings.get(word, ()))
+                for gid in postings.get(word, ()):
+                    shared[gid] = count(gid, 0) + 1
         if not shared:
             return []
         # Groups sharing far fewer words than the best-sharing one are hardly ever the closest: skip them.
