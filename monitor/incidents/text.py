@@ -290,16 +290,22 @@ def canonical_word(raw: str) -> str:
     return word
 
 
-def tokens(text: str) -> list[tuple[str, str]]:
-    """(canonical, surface) pairs for the content words of `text`."""
+def _surfaces(text: str) -> list[str]:
+    """The word tokens of `text` as written, links and @handles removed, multi-word phrases joined."""
     cleaned = _HANDLE.sub(" ", _URL.sub(" ", text)) if ("@" in text or "http" in text or "www." in text) else text
     lowered = cleaned.lower()
     if _PHRASE_HINT.search(lowered):
-        lowered = _PHRASES.sub(lambda m: _PHRASE_WORD[m.lastgroup or ""], lowered)
-    # Keep the author's casing for surfaces ('OTP'); phrases only ever shorten to lower-case words.
-    cleaned = lowered if lowered != cleaned.lower() else cleaned
+        phrased = _PHRASES.sub(lambda m: _PHRASE_WORD[m.lastgroup or ""], lowered)
+        # Keep the author's casing for surfaces ('OTP') unless a phrase was joined (they are lower-case words).
+        if phrased != lowered:
+            cleaned = phrased
+    return _TOKEN.findall(cleaned)
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(canonical, surface) pairs for the content words of `text`."""
     out: list[tuple[str, str]] = []
-    for surface in _TOKEN.findall(cleaned):
+    for surface in _surfaces(text):
         word = _content_word(surface)
         if word is not None:
             out.append((word, surface))
@@ -327,6 +333,15 @@ def _word_weight(word: str, surface: str, key_terms: frozenset[str]) -> float:
 
 
 @lru_cache(maxsize=1 << 17)
+def _token_info(surface: str, key_terms: frozenset[str]) -> tuple[str, float, str | None] | None:
+    """(canonical word, weight, stem) of a token as written, or None when it carries no content."""
+    word = _content_word(surface)
+    if word is None:
+        return None
+    return word, _word_weight(word, surface, key_terms), _stem(word)
+
+
+@lru_cache(maxsize=1 << 17)
 def _stem(word: str) -> str | None:
     """A crude shared stem for inflected words the table does not know ('connecting', 'connection')."""
     if len(word) >= 7 and word not in CANONICAL_WORDS and not word[0].isdigit():
@@ -339,17 +354,19 @@ def features(text: str, key_terms: frozenset[str] = frozenset(), ignore: frozens
 
     `ignore`: words every mention shares (the brand's own names): never evidence of the same problem.
     """
-    pairs = [pair for pair in tokens(text) if pair[0] not in ignore] if ignore else tokens(text)
     raw: dict[str, float] = {}
     surfaces: dict[str, str] = {}
-    content: list[str] = []
     previous = None
-    for word, surface in pairs:
-        content.append(word)
+    for surface in _surfaces(text):
+        info = _token_info(surface, key_terms)
+        if info is None:
+            continue
+        word, weight, stem = info
+        if word in ignore:
+            continue
         if word not in surfaces:
             surfaces[word] = surface
-            raw[word] = _word_weight(word, surface, key_terms)
-            stem = _stem(word)
+            raw[word] = weight
             if stem is not None:
                 raw[stem] = STEM_WEIGHT
         if previous is not None and previous != word:
