@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import numpy as np
@@ -23,6 +23,8 @@ _CATEGORY = "category:"
 CHUNK = 1024
 """Mentions featurised together: big enough to amortise numpy calls, small enough to bound memory."""
 _KEYWORD_LEVELS = (Urgency.CRITICAL, Urgency.HIGH, Urgency.MEDIUM)
+# (level, its group name): an enum's `.value` is a slow property lookup, and this runs per complaint
+_KEYWORD_GROUPS = tuple((level, level.value) for level in _KEYWORD_LEVELS)
 # CESAMARD severity levels (Jin & Aletras' taxonomy) → urgency when no keyword says more.
 _SEVERITY_URGENCY = {
     "No explicit reproach": Urgency.LOW,
@@ -30,6 +32,14 @@ _SEVERITY_URGENCY = {
     "Accusation": Urgency.MEDIUM,
     "Blame": Urgency.MEDIUM,
 }
+_TONE = {
+    severity: (level, f"tone: {severity.lower()} → {level.value}") for severity, level in _SEVERITY_URGENCY.items()
+}
+_NOT_URGENT = Urgency.NONE
+# `_classify_chunk` builds Classification positionally (keyword arguments cost a sixth of its loop)
+_FIELDS = ("lang", "is_complaint", "complaint_score", "urgency", "category", "reasons", "model_version")
+if tuple(f.name for f in fields(Classification)) != _FIELDS:
+    raise RuntimeError("monitor.models.Classification fields changed: update Classifier._classify_chunk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,22 @@ class Scores:
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="classify")
+
+
+def _cache_line_rows(columns: np.ndarray) -> np.ndarray:
+    """The weights as float32, each row zero-padded to 8 values and the array 64-byte aligned.
+
+    Scoring gathers one row per feature occurrence from this table of megabytes; a 32-byte row
+    never straddles two cache lines (7 columns of 28 bytes often do). The padding scores 0.
+    """
+    n_rows, n_columns = columns.shape
+    width = -(-n_columns // 8) * 8
+    size = n_rows * width * 4
+    buffer = np.zeros(size + 64, dtype=np.uint8)
+    start = -buffer.ctypes.data % 64
+    out = buffer[start : start + size].view(np.float32).reshape(n_rows, width)
+    out[:, :n_columns] = columns
+    return out
 
 
 def _raise(level: Urgency, steps: int, limit: Urgency) -> tuple[Urgency, str]:
@@ -81,7 +107,7 @@ class Classifier:
         if bundle.severity is not None:
             columns.append(bundle.severity.coef)
             intercepts.append(np.atleast_1d(bundle.severity.intercept))
-        self._weights = np.ascontiguousarray(np.hstack(columns), dtype=np.float32)
+        self._weights = _cache_line_rows(np.hstack(columns))
         self._intercepts = np.concatenate(intercepts).astype(np.float64)
         self._languages = LanguageDetector(bundle.lang_vocab, settings.languages)
         keywords = settings.urgency.keywords
@@ -104,7 +130,7 @@ class Classifier:
         occ = self._featurizer.occurrences(texts, prepared)
         langs = self._languages.detect(texts, occ.tokens, given_langs or [None] * len(texts))
         # complaint heads and severity weights side by side: one pass over the features scores all
-        values = occ.dot(self._weights) + self._intercepts
+        values = occ.dot(self._weights)[:, : len(self._intercepts)] + self._intercepts
         head = np.array([self._head_of_lang.get(lang, self._all_head) for lang in langs], dtype=np.int64)
         rows = np.arange(len(texts))
         a, b = self._platt[head, 0], self._platt[head, 1]
@@ -113,37 +139,40 @@ class Classifier:
         severity_head = self.bundle.severity
         if severity_head is not None and len(texts):
             best = np.argmax(values[:, len(self._heads) :], axis=1)
-            severity = [severity_head.classes[k] for k in best]
+            severity = [severity_head.classes[k] for k in best.tolist()]
         return Scores(probability, severity, occ, langs)
 
     def complaint_probability(self, texts: Sequence[str]) -> np.ndarray:
         return self.scores(texts).complaint
 
     # -- rules ----------------------------------------------------------------------------------
-    def _urgency(self, mention: Mention, severity: str | None, hits: list[Hit], repeats: list[Hit]) -> tuple[Urgency, list[str]]:
+    def _urgency(self, mention: Mention, severity: str | None, hits: list[Hit]) -> tuple[Urgency, list[str]]:
         rules = self.settings.urgency
         reasons: list[str] = []
         level: Urgency | None = None
-        for candidate in _KEYWORD_LEVELS:
-            phrase = next((h.phrase for h in hits if h.group == candidate.value), None)
-            if phrase is not None:
-                level = candidate
-                reasons.append(f"keyword: {phrase} → {candidate.value}")
-                break
+        if hits:
+            for candidate, group in _KEYWORD_GROUPS:
+                phrase = next((h.phrase for h in hits if h.group == group), None)
+                if phrase is not None:
+                    level = candidate
+                    reasons.append(f"keyword: {phrase} → {group}")
+                    break
         if level is None:
-            if rules.default_level == "model" and severity in _SEVERITY_URGENCY:
-                level = _SEVERITY_URGENCY[severity]
-                reasons.append(f"tone: {severity.lower()} → {level.value}")
+            if rules.default_level == "model" and severity in _TONE:
+                level, reason = _TONE[severity]
+                reasons.append(reason)
             else:
                 level = Urgency.MEDIUM if rules.default_level == "medium" else Urgency.LOW
-        limit = Urgency(rules.raise_limit)
-        if repeats and rules.repetition_raise:
-            level, note = _raise(level, rules.repetition_raise, limit)
-            reasons.append(f"repeated: {repeats[0].phrase} → {note}")
+        repeat = next((h.phrase for h in hits if h.group == _REPETITION), None) if hits else None
+        if repeat is not None and rules.repetition_raise:
+            level, note = _raise(level, rules.repetition_raise, Urgency(rules.raise_limit))
+            reasons.append(f"repeated: {repeat} → {note}")
         followers = mention.metrics.followers
-        steps = sum(1 for threshold in rules.reach_followers if followers >= threshold)
+        steps = 0
+        for threshold in rules.reach_followers:
+            steps += followers >= threshold
         if steps:
-            level, note = _raise(level, steps, limit)
+            level, note = _raise(level, steps, Urgency(rules.raise_limit))
             reasons.append(f"reach: {_followers(followers)} followers → {note}")
         return level, reasons
 
@@ -151,11 +180,14 @@ class Classifier:
         """The category with most keyword hits (ties: the one listed first in the config)."""
         if not hits:
             return OTHER, None
-        counts: dict[str, int] = {}
-        for hit in hits:
-            counts[hit.group] = counts.get(hit.group, 0) + 1
-        best = max(counts, key=lambda group: (counts[group], -self._category_order.get(group, 0)))
-        phrase = next(h.phrase for h in hits if h.group == best)
+        if len(hits) == 1:
+            best, phrase = hits[0].group, hits[0].phrase
+        else:
+            counts: dict[str, int] = {}
+            for hit in hits:
+                counts[hit.group] = counts.get(hit.group, 0) + 1
+            best = max(counts, key=lambda group: (counts[group], -self._category_order.get(group, 0)))
+            phrase = next(h.phrase for h in hits if h.group == best)
         name = best[len(_CATEGORY) :]
         return name, f"category: {phrase} → {name}"
 
@@ -173,33 +205,26 @@ class Classifier:
         texts = [m.text for m in mentions]
         prepared = prepare_batch(texts)
         scores = self.scores(texts, [m.lang for m in mentions], prepared)
-        langs = scores.langs
         hits = self._phrases.find(scores.occurrences.tokens, len(texts))
+        threshold, version = self.threshold, self.version
         out = []
-        for i, mention in enumerate(mentions):
-            probability = float(scores.complaint[i])
-            is_complaint = probability >= self.threshold
+        # plain Python floats from here: the same values, cheaper to compare, round and format
+        for mention, probability, lang, severity, found in zip(
+            mentions, scores.complaint.tolist(), scores.langs, scores.severity, hits, strict=True
+        ):
             reasons = [f"complaint score {probability:.2f}"]
-            found = hits[i]
-            category, category_reason = self._category([h for h in found if h.group.startswith(_CATEGORY)])
+            category, category_reason = OTHER, None
+            if found:
+                category, category_reason = self._category([h for h in found if h.group.startswith(_CATEGORY)])
+            is_complaint = probability >= threshold
+            urgency = _NOT_URGENT
             if is_complaint:
-                urgency, urgency_reasons = self._urgency(
-                    mention, scores.severity[i], found, [h for h in found if h.group == _REPETITION]
-                )
-                reasons.extend(urgency_reasons)
-            else:
-                urgency = Urgency.NONE
+                urgency, urgency_reasons = self._urgency(mention, severity, found)
+                reasons += urgency_reasons
             if category_reason:
                 reasons.append(category_reason)
+            # positional: the field order is checked at import
             out.append(
-                Classification(
-                    lang=langs[i],
-                    is_complaint=is_complaint,
-                    complaint_score=round(probability, 4),
-                    urgency=urgency,
-                    category=category,
-                    reasons=tuple(reasons),
-                    model_version=self.version,
-                )
+                Classification(lang, is_complaint, round(probability, 4), urgency, category, tuple(reasons), version)
             )
         return out

@@ -5,9 +5,11 @@ one string, URLs are replaced and @handles marked with two regular
 expressions over that string, and the rest (lower-casing aside) happens on an array of code
 points: each number → "0", runs of one letter cut to two ("bangetttt" → "bangett"),
 whitespace collapsed. Every n-gram is identified by a polynomial hash of its
-span, computed from prefix sums so that all spans of a batch hash in a few
-vectorised operations, and folded into `2**bits` columns. Hashes are stable
-across processes and platforms (no Python `hash()`), so a model stays valid.
+span (sum of code[k] * BASE**k, mod 2**64), folded into `2**bits` columns.
+Character n-grams hash by Horner's rule over the whole batch, one size after
+the next; words (any length) from prefix sums. Both give the same value for
+the same span. Hashes are stable across processes and platforms (no Python
+`hash()`), so a model stays valid.
 
 Features: character n-grams (`char_min`..`char_max`) and word unigrams and
 bigrams after slang normalisation (`gk` → `tidak`). Every occurrence counts
@@ -36,9 +38,11 @@ _BIGRAM_SALT = _U64(0x6A09E667F3BCC909)
 _SEP = "\x00"
 _SPACE = 32
 
-_URL = re.compile(r"(?:https?://|www\.)[^\s\x00]+")
-_USER = re.compile(r"@\w+")
-_HTML_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#39);|</?[a-z][a-z0-9]*(?:\s[^<>\x00]{0,200})?/?>")
+# Each pattern is a list of alternatives, as if joined by "|" (see `_sub`): one that starts with a
+# literal is searched for much faster than an alternation is.
+_URL = [re.compile(r"https?://[^\s\x00]+"), re.compile(r"www\.[^\s\x00]+")]
+_USER = re.compile(r"(@\w+)")  # captured: `split` keeps the handles
+_HTML_ENTITY = [re.compile(r"&(?:amp|lt|gt|quot|#39);"), re.compile(r"</?[a-z][a-z0-9]*(?:\s[^<>\x00]{0,200})?/?>")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +67,54 @@ class FeatureSpec:
         return cls(**dict(data))  # type: ignore[arg-type]
 
 
+def _sub(alternatives: Sequence[re.Pattern[str]], replacement: str, text: str) -> str:
+    """`re.sub("alt1|alt2|…", replacement, text)`: the leftmost match, the earlier alternative on a tie."""
+    found = [pattern.search(text) for pattern in alternatives]
+    out: list[str] = []
+    pos = 0
+    while True:
+        first = None
+        for i, match in enumerate(found):
+            if match is not None and match.start() < pos:  # overlapped by the last replacement: look again
+                match = found[i] = alternatives[i].search(text, pos)
+            if match is not None and (first is None or match.start() < first.start()):
+                first = match
+        if first is None:
+            break
+        out += (text[pos : first.start()], replacement)
+        pos = first.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def prepare_batch(texts: Sequence[str]) -> str:
     """All texts lower-cased, URLs replaced, @handles marked, joined by NUL (one regex pass per batch)."""
-    joined = _SEP.join(t.replace(_SEP, " ") for t in texts).lower()
-    joined = _URL.sub(" httpurl ", joined)
-    joined = _USER.sub(r" atuser \g<0> ", joined)  # the handle itself says a lot (brand support desk or not)
-    return _HTML_ENTITY.sub(" ", joined)
+    # lower-casing text by text is faster (most are ASCII) and the same: NUL is no letter
+    joined = _SEP.join([t.lower() for t in texts])
+    if joined.count(_SEP) >= len(texts):  # a text holds a NUL itself
+        joined = _SEP.join(t.replace(_SEP, " ") for t in texts).lower()
+    joined = _sub(_URL, " httpurl ", joined)
+    # " atuser @handle ": the handle itself says a lot (brand support desk or not). Split and join
+    # rather than sub with a "\g<0>" template, which expands each match in Python.
+    pieces = _USER.split(joined)
+    pieces[1::2] = [f" atuser {handle} " for handle in pieces[1::2]]
+    return _sub(_HTML_ENTITY, " ", "".join(pieces))
 
 
 def _normalised_codes(prepared: str) -> np.ndarray:
     """Code points of all texts, each padded with one space each side and separated by 0."""
     joined = " " + prepared.replace(_SEP, " \x00 ") + " "
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).copy()
-    codes[(codes >= 49) & (codes <= 57)] = 48
-    whitespace = (codes == 9) | (codes == 10) | (codes == 13) | (codes == 0xA0) | (codes == 0x3000)
-    codes[whitespace | (codes == 11) | (codes == 12)] = _SPACE
+    # digits 1-9 → "0"; \t \n \v \f \r, no-break and ideographic spaces → " "
+    # (unsigned: codes below a range wrap around to large numbers)
+    codes[codes - np.uint32(49) <= 8] = 48
+    codes[(codes - np.uint32(9) <= 4) | (codes == 0xA0) | (codes == 0x3000)] = _SPACE
     keep = np.ones(len(codes), dtype=bool)
-    # a third repeat of the same character, or a second space, adds nothing
-    keep[2:] &= ~((codes[2:] == codes[1:-1]) & (codes[1:-1] == codes[:-2]) & (codes[2:] != 0))
-    keep[1:] &= ~((codes[1:] == _SPACE) & (codes[:-1] == _SPACE))
-    keep[1:] &= ~((codes[1:] == 48) & (codes[:-1] == 48))  # any number is "0": "3x" and "12x" alike
+    repeat = codes[1:] == codes[:-1]
+    # a third repeat of the same character, or a second space, adds nothing; nor a second "0":
+    # any number is "0" ("3x" and "12x" alike)
+    keep[1:] = ~(repeat & ((codes[1:] == _SPACE) | (codes[1:] == 48)))
+    keep[2:] &= ~(repeat[1:] & repeat[:-1] & (codes[2:] != 0))
     return codes[keep].astype(_U64)
 
 
@@ -95,21 +127,43 @@ def _powers(base: int, length: int) -> np.ndarray:
     return out
 
 
+_POWERS_CACHED = 1 << 20
+"""Longest batch (in code points) whose power tables are kept between calls (2 x 8 MB at most)."""
+_power_tables: tuple[np.ndarray, np.ndarray] = (np.zeros(0, dtype=_U64), np.zeros(0, dtype=_U64))
+
+
+def _powers_upto(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """BASE**i and BASE**-i for i < length (views of a shared read-only table when it is big enough)."""
+    global _power_tables
+    tables = _power_tables  # one read: another thread may swap in a longer pair meanwhile
+    if len(tables[0]) < length:
+        if length > _POWERS_CACHED:
+            return _powers(_BASE, length), _powers(_BASE_INV, length)
+        size = min(_POWERS_CACHED, max(length, 2 * len(tables[0]), 1 << 16))
+        tables = (_powers(_BASE, size), _powers(_BASE_INV, size))
+        for table in tables:
+            table.flags.writeable = False
+        _power_tables = tables
+    return tables[0][:length], tables[1][:length]
+
+
 @dataclass(slots=True)
 class _Batch:
     codes: np.ndarray
     doc: np.ndarray  # text index of every position (a separator belongs to the next text)
+    seps: np.ndarray  # positions of the separators between texts
     prefix: np.ndarray  # prefix[k] = sum(codes[:k] * BASE**i) mod 2**64
     inv_powers: np.ndarray
 
     @classmethod
     def of(cls, prepared: str) -> "_Batch":
         codes = _normalised_codes(prepared)
-        doc = np.cumsum(codes == 0)
+        is_sep = codes == 0
+        powers, inv_powers = _powers_upto(len(codes))
         prefix = np.zeros(len(codes) + 1, dtype=_U64)
         with np.errstate(over="ignore"):
-            np.cumsum(codes * _powers(_BASE, len(codes)), out=prefix[1:])
-        return cls(codes, doc, prefix, _powers(_BASE_INV, len(codes)))
+            np.cumsum(codes * powers, out=prefix[1:])
+        return cls(codes, np.cumsum(is_sep), np.flatnonzero(is_sep), prefix, inv_powers)
 
     def span_hash(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Position-independent hash of codes[start:end] for every (start, end) pair."""
@@ -141,6 +195,47 @@ def string_hashes(phrases: Sequence[str]) -> np.ndarray:
     last = len(docs) - 1 - np.unique(docs[::-1], return_index=True)[1]
     out[present] = batch.span_hash(positions[first], positions[last] + 1)
     return out
+
+
+class HashIndex:
+    """Where each of many hashes sits in a fixed set of keys: a vectorised open-addressing hash table.
+
+    A lookup costs one or two gathers per hash, several times faster than a binary search
+    (`searchsorted`) in a sorted array. Repeated keys: the first one's index is found.
+    """
+
+    def __init__(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=_U64)
+        bits = max(4, (4 * len(keys) - 1).bit_length())  # at most a quarter full: short probe runs
+        self._mask = (1 << bits) - 1
+        self._shift = _U64(64 - bits)
+        entries = [-1] * (1 << bits)
+        slot_keys = [0] * (1 << bits)
+        for index, (key, slot) in enumerate(zip(keys.tolist(), self._home(keys).tolist(), strict=True)):
+            while entries[slot] >= 0 and slot_keys[slot] != key:
+                slot = (slot + 1) & self._mask  # linear probing
+            if entries[slot] < 0:
+                entries[slot], slot_keys[slot] = index, key
+        self._entries = np.array(entries, dtype=np.int64)
+        self._keys = np.array(slot_keys, dtype=_U64)
+
+    def _home(self, hashes: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return ((hashes * _FOLD) >> self._shift).astype(np.intp)
+
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """Index into `keys` of each hash, -1 where it is not a key."""
+        slot = self._home(hashes)
+        entry = self._entries[slot]
+        out = np.where(self._keys[slot] == hashes, entry, -1)
+        todo = np.flatnonzero((entry >= 0) & (out < 0))  # home slot taken by another key: probe on
+        while len(todo):
+            slot[todo] = (slot[todo] + 1) & self._mask
+            entry = self._entries[slot[todo]]
+            hit = self._keys[slot[todo]] == hashes[todo]
+            out[todo[hit]] = entry[hit]
+            todo = todo[(entry >= 0) & ~hit]
+        return out
 
 
 @dataclass(slots=True)
@@ -202,11 +297,12 @@ class Occurrences:
         return out
 
 
-def _part(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n_docs: int) -> _Part:
-    """CSR arrays from occurrences whose rows are already in order (no sorting needed)."""
-    indptr = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
-    return _Part(indptr, cols, weights)
+def _indptr(counts: np.ndarray) -> np.ndarray:
+    """CSR row pointers from per-row counts (int32 when it fits: scipy would otherwise check and convert)."""
+    total = int(counts.sum())
+    indptr = np.zeros(len(counts) + 1, dtype=np.int32 if total < 2**31 else np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr
 
 
 class Featurizer:
@@ -227,44 +323,61 @@ class Featurizer:
             order = np.argsort(slang_from)
             self._slang_from = np.asarray(slang_from, dtype=_U64)[order]
             self._slang_to = np.asarray(slang_to, dtype=_U64)[order]
+        self._slang = HashIndex(self._slang_from)
         self.idf = None if idf is None else np.asarray(idf, dtype=np.float32)
 
     def _tokens(self, batch: _Batch) -> Tokens:
-        word = _is_word_char(batch.codes)
-        prev = np.r_[False, word[:-1]]
-        nxt = np.r_[word[1:], False]
-        starts = np.flatnonzero(word & ~prev)
-        ends = np.flatnonzero(word & ~nxt) + 1
+        step = np.diff(_is_word_char(batch.codes).view(np.int8), prepend=0, append=0)
+        starts = np.flatnonzero(step == 1)
+        ends = np.flatnonzero(step == -1)
         raw = batch.span_hash(starts, ends)
         norm = raw
         if len(self._slang_from):
-            where = np.searchsorted(self._slang_from, raw)
-            where[where >= len(self._slang_from)] = 0
-            found = self._slang_from[where] == raw
-            norm = np.where(found, self._slang_to[where], raw)
+            where = self._slang.find(raw)
+            norm = np.where(where >= 0, self._slang_to[where], raw)
         return Tokens(doc=batch.doc[starts], raw=raw, norm=norm, start=starts, end=ends, batch=batch)
 
     def tokens(self, texts: Sequence[str]) -> Tokens:
         return self._tokens(_Batch.of(prepare_batch(texts)))
 
-    def _char_hashes(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
-        length = len(batch.codes)
-        # room[i]: positions from i up to (not including) the next separator
-        seps = np.flatnonzero(batch.codes == 0)
-        next_sep = np.append(seps, length)[np.searchsorted(seps, np.arange(length))]
-        room = next_sep - np.arange(length)
-        if self.spec.char_within_words:
-            # an n-gram may start and end on a space but hold none inside
-            spaces = np.flatnonzero((batch.codes == _SPACE) | (batch.codes == 0))
-            next_space = np.append(spaces, length)[np.searchsorted(spaces, np.arange(length) + 1)]
-            room = np.minimum(room, next_space - np.arange(length) + 1)
-        sizes = np.arange(self.spec.char_min, self.spec.char_max + 1)
-        salts = np.array([(_CHAR_SALT * int(n)) % 2**64 for n in sizes], dtype=_U64)
-        # position-major order keeps the rows sorted
-        start, which = np.nonzero(room[:, None] >= sizes[None, :])
+    def _char_columns(self, batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
+        """Columns of every character n-gram, position-major (so rows stay sorted), and the row pointers."""
+        spec = self.spec
+        codes = batch.codes
+        length = len(codes)
+        cols = np.empty((length, spec.char_max - spec.char_min + 1), dtype=np.int32)  # read only where valid
+        valid = np.zeros(cols.shape, dtype=bool)
+        per_position = np.zeros(length, dtype=np.int32)
+        in_text = codes != 0
+        not_space = codes != _SPACE
+        shift = _U64(64 - spec.bits)
+        base = _U64(_BASE)
+        # at size n: hashes[i] is the hash of codes[i:i+n] (Horner's rule, the same value as span_hash),
+        # fits[i] says whether that span stays inside one text (and, within words, holds no inner space)
+        hashes = codes
+        fits = in_text
         with np.errstate(over="ignore"):
-            hashes = batch.span_hash(start, start + sizes[which]) + salts[which]
-        return batch.doc[start], hashes
+            for n in range(1, spec.char_max + 1):
+                m = length - n + 1
+                if m <= 0:
+                    break
+                if n > 1:
+                    hashes = codes[:m] + base * hashes[1 : m + 1]
+                    fits = fits[:m] & in_text[n - 1 :]
+                if spec.char_within_words and n >= 3:
+                    fits &= not_space[n - 2 : n - 2 + m]
+                if n >= spec.char_min:
+                    j = n - spec.char_min
+                    salt = _U64((_CHAR_SALT * n) % 2**64)
+                    cols[:m, j] = ((hashes + salt) * _FOLD) >> shift
+                    valid[:m, j] = fits
+                    per_position[:m] += fits
+        # a separator starts no n-gram, so the running count at each separator closes a text
+        running = np.cumsum(per_position)
+        indptr = np.zeros(len(batch.seps) + 2, dtype=np.int32 if length * cols.shape[1] < 2**31 else np.int64)
+        indptr[1:-1] = running[batch.seps]
+        indptr[-1] = running[-1] if length else 0
+        return cols[valid], indptr
 
     @staticmethod
     def _word_hashes(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
@@ -277,18 +390,27 @@ class Featurizer:
         valid[:-1, 1] = tokens.doc[1:] == tokens.doc[:-1]
         valid[-1:, 1] = False
         # token-major order (unigram, then the bigram it starts) keeps the rows sorted
-        token, which = np.nonzero(valid)
-        return tokens.doc[token], grams[token, which]
+        valid = valid.ravel()
+        return np.repeat(tokens.doc, 2)[valid], grams.ravel()[valid]
 
     def _columns(self, hashes: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
             return ((hashes * _FOLD) >> _U64(64 - self.spec.bits)).astype(np.int32)
 
-    def _weighted(self, rows: np.ndarray, cols: np.ndarray, n_docs: int, family_weight: float) -> np.ndarray:
-        weights = self.idf[cols] if self.idf is not None else np.ones(len(cols), dtype=np.float32)
-        norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=n_docs))
+    def _part(
+        self, cols: np.ndarray, indptr: np.ndarray, family_weight: float, rows: np.ndarray | None = None
+    ) -> _Part:
+        """The family's occurrences weighted by idf, each row scaled to norm `family_weight`."""
+        counts = np.diff(indptr)
+        if rows is None:
+            rows = np.repeat(np.arange(len(counts)), counts)
+        idf = self.idf.take(cols) if self.idf is not None else np.ones(len(cols), dtype=np.float32)
+        weights = idf.astype(np.float64)
+        # in float64, rounded to float32 once: bit for bit the values the model was trained on
+        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=len(counts)))
         norms[norms == 0] = 1.0
-        return (weights * (family_weight / norms)[rows]).astype(np.float32)
+        weights *= np.repeat(family_weight / norms, counts)
+        return _Part(indptr, cols, weights.astype(np.float32))
 
     def occurrences(self, texts: Sequence[str], prepared: str | None = None) -> Occurrences:
         """Feature occurrences of `texts` (`prepared`: their `prepare_batch`, if already computed)."""
@@ -301,12 +423,11 @@ class Featurizer:
             return Occurrences(0, size, [], tokens)
         batch = _Batch.of(prepare_batch(texts) if prepared is None else prepared)
         tokens = self._tokens(batch)
-        char_rows, char_hashes = self._char_hashes(batch)
+        char_cols, char_indptr = self._char_columns(batch)
         word_rows, word_hashes = self._word_hashes(tokens)
-        char_cols = self._columns(char_hashes)
-        word_cols = self._columns(word_hashes)
-        char = _part(char_rows, char_cols, self._weighted(char_rows, char_cols, n_docs, self.spec.char_weight), n_docs)
-        words = _part(word_rows, word_cols, self._weighted(word_rows, word_cols, n_docs, self.spec.word_weight), n_docs)
+        word_indptr = _indptr(np.bincount(word_rows, minlength=n_docs))
+        char = self._part(char_cols, char_indptr, self.spec.char_weight)
+        words = self._part(self._columns(word_hashes), word_indptr, self.spec.word_weight, word_rows)
         return Occurrences(n_docs, size, [char, words], tokens)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:

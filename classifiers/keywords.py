@@ -8,8 +8,9 @@ number ("udah #x" matches "udah 3x"). Each phrase belongs to a group (an
 urgency level, a category, "repetition"); a hit reports the group and the
 phrase as written in the config.
 
-Plain phrases are found with one `isin` per phrase length over rolling hashes
-of consecutive words; phrases with wildcards are checked one by one, also
+Plain phrases are found with one hash-table lookup per phrase length over
+rolling hashes of consecutive words (phrases of several words only where one
+of their first words is); phrases with wildcards are checked one by one, also
 vectorised. No per-text Python work except for the (rare) hits themselves.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classifiers.features import Featurizer, Tokens
+from classifiers.features import Featurizer, HashIndex, Tokens
 
 _U64 = np.uint64
 _CHAIN = _U64(0xD6E8FEB86659FD93)
@@ -53,6 +54,7 @@ class PhraseMatcher:
         self._hits: list[Hit] = []
         exact: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
         self._wildcard: list[tuple[int, list[_Word]]] = []
+        first_words: set[int] = set()
         for group, phrases in groups.items():
             for phrase in phrases:
                 pattern = self._compile(phrase, featurizer)
@@ -62,13 +64,17 @@ class PhraseMatcher:
                 index = len(self._hits) - 1
                 if all(w.kind == _EXACT for w in pattern):
                     exact[len(pattern)][_chain(w.hash for w in pattern)].append(index)
+                    if len(pattern) > 1:
+                        first_words.add(pattern[0].hash)
                 else:
                     self._wildcard.append((index, pattern))
-        # per phrase length: sorted window hashes and, for each, the phrases it stands for
-        self._exact: dict[int, tuple[np.ndarray, list[list[int]]]] = {}
+        # per phrase length: the window hashes and, for each, the phrases it stands for
+        self._exact: dict[int, tuple[HashIndex, list[list[int]]]] = {}
         for length, table in exact.items():
             keys = sorted(table)
-            self._exact[length] = (np.array(keys, dtype=_U64), [table[k] for k in keys])
+            self._exact[length] = (HashIndex(np.array(keys, dtype=_U64)), [table[k] for k in keys])
+        # phrases of several words are only looked for where one of their first words is
+        self._first_words = HashIndex(np.array(sorted(first_words), dtype=_U64))
 
     @staticmethod
     def _compile(phrase: str, featurizer: Featurizer) -> list[_Word]:
@@ -99,38 +105,55 @@ class PhraseMatcher:
         n = len(tokens.norm)
         if not n:
             return found
+        norm, doc = tokens.norm, tokens.doc
+        # (first word positions, phrase ids at each): exact phrases by length, then wildcard phrases in
+        # config order; the stable sort below keeps that order among hits at the same word
         matches: list[tuple[np.ndarray, list[list[int]]]] = []
+        starts: np.ndarray | None = None
         for length, (keys, table) in self._exact.items():
             if n < length:
                 continue
-            windows = tokens.norm[: n - length + 1].copy()
-            with np.errstate(over="ignore"):
-                for j in range(1, length):
-                    windows = windows * _CHAIN + tokens.norm[j : n - length + 1 + j]
-            slot = np.searchsorted(keys, windows)
-            slot[slot >= len(keys)] = 0
-            hit = (keys[slot] == windows) & (tokens.doc[: n - length + 1] == tokens.doc[length - 1 :])
-            where = np.flatnonzero(hit)
+            if length == 1:
+                slot = keys.find(norm)
+                where = np.flatnonzero(slot >= 0)
+                slot = slot[where]
+            else:
+                if starts is None:
+                    starts = np.flatnonzero(self._first_words.find(norm) >= 0)
+                where = starts[starts <= n - length]
+                windows = norm[where]
+                with np.errstate(over="ignore"):
+                    for j in range(1, length):
+                        windows = windows * _CHAIN + norm[where + j]
+                slot = keys.find(windows)
+                hit = (slot >= 0) & (doc[where] == doc[where + length - 1])
+                where, slot = where[hit], slot[hit]
             if len(where):
-                matches.append((where, [table[k] for k in slot[where].tolist()]))
+                matches.append((where, [table[k] for k in slot.tolist()]))
         prefix_cache: dict[int, np.ndarray] = {}
+
+        def values(word: _Word) -> np.ndarray:
+            """What `word` is compared with at every token: its normalised hash, or the hash of its first
+            `word.length` characters (0 for a shorter token)."""
+            if word.kind == _EXACT:
+                return norm
+            if word.length not in prefix_cache:
+                which, hashes = tokens.prefix_hashes(word.length)
+                full = np.zeros(n, dtype=_U64)
+                full[which] = hashes
+                prefix_cache[word.length] = full
+            return prefix_cache[word.length]
+
         for index, pattern in self._wildcard:
             length = len(pattern)
             if n < length:
                 continue
-            ok = tokens.doc[: n - length + 1] == tokens.doc[length - 1 :]
-            for j, word in enumerate(pattern):
-                view = slice(j, n - length + 1 + j)
-                if word.kind == _EXACT:
-                    ok &= tokens.norm[view] == _U64(word.hash)
-                elif word.kind == _PREFIX:
-                    if word.length not in prefix_cache:
-                        which, hashes = tokens.prefix_hashes(word.length)
-                        full = np.zeros(n, dtype=_U64)
-                        full[which] = hashes
-                        prefix_cache[word.length] = full
-                    ok &= prefix_cache[word.length][view] == _U64(word.hash)
-            where = np.flatnonzero(ok)
+            # the first word is never `*` (stripped when compiling): candidates by it, then the rest
+            where = np.flatnonzero(values(pattern[0])[: n - length + 1] == _U64(pattern[0].hash))
+            for j, word in enumerate(pattern[1:], start=1):
+                if word.kind != _ANY and len(where):
+                    where = where[values(word)[where + j] == _U64(word.hash)]
+            where = where[doc[where] == doc[where + length - 1]]
             if len(where):
                 matches.append((where, [[index]] * len(where)))
         if not matches:
@@ -138,9 +161,9 @@ class PhraseMatcher:
         positions = np.concatenate([where for where, _ in matches])
         phrase_lists = [ids for _, lists in matches for ids in lists]
         order = np.argsort(positions, kind="stable")
-        docs = tokens.doc[positions[order]].tolist()
+        docs = doc[positions[order]].tolist()
         hits = self._hits
-        for doc, k in zip(docs, order.tolist()):
+        for doc_index, k in zip(docs, order.tolist()):
             for i in phrase_lists[k]:
-                found[doc].append(hits[i])
+                found[doc_index].append(hits[i])
         return found

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from classifiers.features import Tokens
+from classifiers.features import HashIndex, Tokens
 
 _ALIASES = {"in": "id", "ind": "id", "eng": "en", "msa": "ms", "zh-cn": "zh", "zh-tw": "zh", "iw": "he"}
 _UNKNOWN = {"und", "unk", "unknown", "xx", "zxx", "qme", "qht", "qam", "art"}
@@ -35,6 +35,11 @@ def normalise_source_lang(value: str | None) -> str | None:
 class LanguageDetector:
     def __init__(self, vocab: Mapping[str, np.ndarray], candidates: Sequence[str]) -> None:
         self._vocab = {lang: np.sort(hashes) for lang, hashes in vocab.items()}
+        # every vocabulary word in one table, with the languages it counts for
+        per_language = [h.astype(np.uint64) for h in self._vocab.values()]
+        words = np.unique(np.concatenate([np.zeros(0, np.uint64), *per_language]))
+        self._words = HashIndex(words)
+        self._word_of = {lang: np.isin(words, hashes) for lang, hashes in self._vocab.items()}
         self._candidates = [c.lower() for c in candidates]
         self._lingua = None
         self._lock = threading.Lock()
@@ -42,24 +47,19 @@ class LanguageDetector:
     def _fast(self, tokens: Tokens, n_docs: int) -> list[str | None]:
         if set(self._vocab) != {"en", "id"} or not len(tokens.raw):
             return [None] * n_docs
-        counts = {}
-        for lang, hashes in self._vocab.items():
-            if not len(hashes):
-                counts[lang] = np.zeros(n_docs, dtype=np.int64)
-                continue
-            slot = np.searchsorted(hashes, tokens.raw)
-            slot[slot >= len(hashes)] = 0
-            hit = hashes[slot] == tokens.raw
-            counts[lang] = np.bincount(tokens.doc[hit], minlength=n_docs)
+        word = self._words.find(tokens.raw)
+        in_vocab = word >= 0
+        doc, word = tokens.doc[in_vocab], word[in_vocab]
+        counts = {lang: np.bincount(doc[of[word]], minlength=n_docs) for lang, of in self._word_of.items()}
         total = np.bincount(tokens.doc, minlength=n_docs)
         en, ind = counts["en"], counts["id"]
         known = (en + ind) >= np.maximum(2, 0.3 * total)
         is_id = known & (ind >= 2) & (ind >= 2 * en)
         is_en = known & (en >= 2) & (en >= 3 * ind)
         out: list[str | None] = [None] * n_docs
-        for i in np.flatnonzero(is_id):
+        for i in np.flatnonzero(is_id).tolist():
             out[i] = "id"
-        for i in np.flatnonzero(is_en):
+        for i in np.flatnonzero(is_en).tolist():
             out[i] = "en"
         return out
 
@@ -84,15 +84,9 @@ class LanguageDetector:
 
     def detect(self, texts: Sequence[str], tokens: Tokens, given: Sequence[str | None]) -> list[str]:
         """One language code per text: `given` where set, else detected (`und` if nothing fits)."""
-        out: list[str | None] = [normalise_source_lang(g) for g in given]
-        fast = self._fast(tokens, len(texts))
-        pending = []
-        for i, lang in enumerate(out):
-            if lang is None:
-                if fast[i] is not None:
-                    out[i] = fast[i]
-                else:
-                    pending.append(i)
+        tagged = [normalise_source_lang(g) if g else None for g in given]
+        out = [lang or guess for lang, guess in zip(tagged, self._fast(tokens, len(texts)), strict=True)]
+        pending = [i for i, lang in enumerate(out) if lang is None]
         if pending:
             detector = self._lingua_detector()
             found = detector.detect_languages_in_parallel_of([texts[i] for i in pending])

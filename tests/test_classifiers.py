@@ -172,6 +172,58 @@ def _slang_pair() -> tuple[np.ndarray, np.ndarray]:
     return string_hashes(["ga", "gk"]), string_hashes(["gak", "gak"])
 
 
+# -- the featurizer's fast paths agree with what they stand for -----------------------------------
+
+@pytest.mark.parametrize(
+    "spec", [FeatureSpec(), FeatureSpec(char_within_words=True), FeatureSpec(bits=12, char_min=1, char_max=6)]
+)
+def test_char_ngram_columns_are_the_hashes_of_their_spans(spec: FeatureSpec) -> None:
+    from classifiers.features import _CHAR_SALT, _Batch, prepare_batch
+
+    texts = ["Gak bisa login udah 3x!!", "", "ok", "café ☕ 日本語 @brand_id https://x.co/a", "a  b\tc"]
+    batch = _Batch.of(prepare_batch(texts))
+    codes = batch.codes.tolist()
+    expected: list[int] = []
+    rows: list[int] = []
+    for i in range(len(codes)):
+        for n in range(spec.char_min, spec.char_max + 1):
+            span = codes[i : i + n]
+            if len(span) < n or 0 in span or (spec.char_within_words and 32 in span[1:-1]):
+                continue
+            h = (int(batch.span_hash(np.array([i]), np.array([i + n]))[0]) + _CHAR_SALT * n) % 2**64
+            expected.append((h * 0x9E3779B97F4A7C15 % 2**64) >> (64 - spec.bits))
+            rows.append(int(batch.doc[i]))
+    cols, indptr = Featurizer(spec)._char_columns(batch)
+    assert cols.tolist() == expected
+    assert np.diff(indptr).tolist() == np.bincount(rows, minlength=len(texts)).tolist()
+
+
+def test_hash_index_finds_what_a_sorted_search_finds() -> None:
+    from classifiers.features import HashIndex
+
+    rng = np.random.default_rng(7)
+    keys = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    keys = np.concatenate([keys, keys[:20]])  # repeated keys: the first is found
+    queries = np.concatenate([keys, rng.integers(0, 2**63, 5000, dtype=np.uint64)])
+    order = np.argsort(keys, kind="stable")
+    where = np.searchsorted(keys[order], queries)
+    present = keys[order][np.minimum(where, len(keys) - 1)] == queries
+    expected = np.where(present, order[np.minimum(where, len(keys) - 1)], -1)
+    assert HashIndex(keys).find(queries).tolist() == expected.tolist()
+    assert HashIndex(np.zeros(0, dtype=np.uint64)).find(queries[:3]).tolist() == [-1, -1, -1]
+
+
+def test_prepare_batch_replaces_like_one_alternation() -> None:
+    import re
+
+    from classifiers.features import _HTML_ENTITY, _URL, _sub
+
+    text = "www.x.com/?u=http://y z http://www.x.com a <a href=http://x.com> httpx www http:// &amp;<b>&lt;<br/>"
+    for alternatives, replacement in ((_URL, " httpurl "), (_HTML_ENTITY, " ")):
+        joined = re.compile("|".join(p.pattern for p in alternatives))
+        assert _sub(alternatives, replacement, text) == joined.sub(replacement, text)
+
+
 # -- training a tiny model and the model files ----------------------------------------------------
 
 @pytest.fixture(scope="module")
