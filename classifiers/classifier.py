@@ -146,7 +146,9 @@ class Classifier:
         return self.scores(texts).complaint
 
     # -- rules ----------------------------------------------------------------------------------
-    def _urgency(self, mention: Mention, severity: str | None, hits: list[Hit]) -> tuple[Urgency, list[str]]:
+    def _urgency(
+        self, mention: Mention, severity: str | None, hits: list[Hit], category: str
+    ) -> tuple[Urgency, list[str]]:
         rules = self.settings.urgency
         reasons: list[str] = []
         level: Urgency | None = None
@@ -163,6 +165,10 @@ class Classifier:
                 reasons.append(reason)
             else:
                 level = Urgency.MEDIUM if rules.default_level == "medium" else Urgency.LOW
+        floor = rules.category_floor.get(category)
+        if floor is not None and Urgency(floor).rank > level.rank:
+            level = Urgency(floor)
+            reasons.append(f"category: {category} → at least {floor}")
         repeat = next((h.phrase for h in hits if h.group == _REPETITION), None) if hits else None
         if repeat is not None and rules.repetition_raise:
             level, note = _raise(level, rules.repetition_raise, Urgency(rules.raise_limit))
@@ -219,7 +225,7 @@ class Classifier:
             is_complaint = probability >= threshold
             urgency = _NOT_URGENT
             if is_complaint:
-                urgency, urgency_reasons = self._urgency(mention, severity, found)
+                urgency, urgency_reasons = self._urgency(mention, severity, found, category)
                 reasons += urgency_reasons
             if category_reason:
                 reasons.append(category_reason)

@@ -86,8 +86,12 @@ class UrgencySettings(BaseModel):
     """Levels a repeated problem adds."""
     raise_limit: str = "high"
     """Reach and repetition raise urgency up to this level; only a critical keyword makes a complaint critical."""
-    default_level: str = "model"
-    """Urgency of a complaint with no keyword: `model` (the severity model picks low or medium), `low` or `medium`."""
+    default_level: str = "medium"
+    """Urgency of a complaint with no keyword: `medium` (a service fell short), `model` (the severity model
+    picks low or medium) or `low`."""
+    category_floor: dict[str, str] = Field(default_factory=lambda: {"access_login": "high"})
+    """Least urgency of a complaint in a category: someone who cannot get into their account is locked out of
+    their money and the service, whatever words they use."""
 
     @field_validator("reach_followers")
     @classmethod
@@ -101,6 +105,14 @@ class UrgencySettings(BaseModel):
     def _known_limit(cls, value: str) -> str:
         if value not in ("low", "medium", "high", "critical"):
             raise ValueError("must be one of low, medium, high, critical")
+        return value
+
+    @field_validator("category_floor")
+    @classmethod
+    def _known_floors(cls, value: dict[str, str]) -> dict[str, str]:
+        for category, level in value.items():
+            if level not in ("low", "medium", "high", "critical"):
+                raise ValueError(f"{category}: must be one of low, medium, high, critical")
         return value
 
     @field_validator("default_level")

@@ -296,3 +296,23 @@ def test_shipped_model_is_small_and_safe() -> None:
     assert sum(files.values()) < 8 * 1024 * 1024
     with np.load(SHIPPED_MODEL_DIR / "weights.npz", allow_pickle=False) as npz:
         assert all(npz[name].dtype != object for name in npz.files)
+
+
+def test_a_login_complaint_is_high_even_without_an_urgency_keyword_and_floors_are_configurable(shipped):
+    text = "the OTP code never arrives, I have tried since this morning"
+    (verdict,) = shipped.classify([mention(text)])
+    assert verdict.is_complaint and verdict.category == "access_login"
+    assert verdict.urgency == Urgency.HIGH
+    assert "category: access_login → at least high" in verdict.reasons
+
+    settings = ClassifierSettings()
+    settings.urgency.category_floor = {}
+    (plain,) = load_classifier(settings, None).classify([mention(text)])
+    assert plain.urgency == Urgency.MEDIUM  # a complaint with no urgency keyword: the service fell short
+
+
+def test_an_unknown_urgency_level_in_a_category_floor_is_a_config_error():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="access_login: must be one of"):
+        ClassifierSettings.model_validate({"urgency": {"category_floor": {"access_login": "urgent"}}})
