@@ -544,10 +544,18 @@ def section_speed(settings: IncidentSettings, compare_n: int, sizes: list[int]) 
           "event time (features + assignment; reports older than the window are not kept)",
           ["complaints", "seconds", "µs per complaint", "open groups at end", "reports held at end",
            "index entries at end", "peak RSS so far (MB)"], rows)
-    ours = runs[compare_n]["seconds"]
-    theirs = dbscan_run(texts, compare_n)
+    # Timings on a shared machine drift by 10-20% between runs: alternate the two methods and
+    # keep each one's best (the engine is cheap, so it gets one run more).
+    engine_times = [runs[compare_n]["seconds"]]
+    dbscan_times = []
+    for _ in range(2):
+        dbscan_times.append(dbscan_run(texts, compare_n))
+        engine_times.append(engine_run(texts, compare_n, config)["seconds"])
+    ours, theirs = min(engine_times), min(dbscan_times)
     table(
-        f"4b. Speed - the same {compare_n:,} complaints, measured in this run",
+        f"4b. Speed - the same {compare_n:,} complaints, measured in this run (best of "
+        f"{len(engine_times)} / {len(dbscan_times)} alternating runs; all: engine "
+        f"{', '.join(f'{t:.1f}' for t in engine_times)} s, DBSCAN {', '.join(f'{t:.0f}' for t in dbscan_times)} s)",
         ["method", "seconds", "µs per complaint", "times slower than streaming"],
         [["streaming engine (features + assignment, 1 core)", ours, ours / compare_n * 1e6, 1.0],
          ["scikit-learn TF-IDF + DBSCAN (cosine, eps 0.5, min_samples 3, 1 core)", theirs,

@@ -130,7 +130,9 @@ class Group:
         self.categories[report.category] += 1
         self.category = self._leading_category()
         self._add_vector(report.features)
-        self.words.update(report.index)
+        words = self.words
+        for word in report.index:
+            words[word] += 1
         if self.first_seen is None or report.created_at < self.first_seen:
             self.first_seen = report.created_at
         if self.last_seen is None or report.created_at > self.last_seen:
@@ -211,9 +213,6 @@ class Group:
                 break
         return self.raised
 
-    def similarity(self, features: TextFeatures) -> float:
-        return _cosine(self.centroid, self.norm2, features.vector, features.norm2)
-
     def similarity_to(self, other: Group) -> float:
         return _cosine(self.centroid, self.norm2, other.centroid, other.norm2)
 
@@ -278,6 +277,7 @@ def make_report(
         features=feats,
         lang=lang,
         text=text,
+        # the category goes last: Engine.add leaves it out of the lookup while the category is quiet
         index=tuple(index_words(feats)) + (("cat:" + category,) if category not in GENERIC_CATEGORIES else ()),
     )
 
@@ -405,7 +405,10 @@ class Engine:
         """Count a report towards its category's recent rate without assigning it (used to prime a replay)."""
         if report.category in GENERIC_CATEGORIES:
             return
-        recent, authors = self._recent.setdefault(report.category, (deque(), Counter()))
+        state = self._recent.get(report.category)
+        if state is None:
+            state = self._recent[report.category] = (deque(), Counter())
+        recent, authors = state
         recent.append((report.created_at, report.author))
         authors[report.author] += 1
         horizon = report.created_at - self.config.category_window
@@ -433,19 +436,22 @@ class Engine:
             return -self.config.category_penalty
         return self.config.category_weight if hot else 0.0
 
-    def _score(self, group: Group, report: Report, hot: bool) -> float:
-        return group.similarity(report.features) + self._category_term(group.category, report.category, hot)
-
     def add(self, report: Report) -> Placement:
         self.advance(report.created_at)
         words = list(report.index)
         self.observe(report)
         hot = self._hot(report.category)
-        scored = [(self._score(g, report, hot), g) for g in self._candidates(words)]
-        matches = sorted(
-            ((s, g) for s, g in scored if s >= self.config.similarity),
-            key=lambda sg: (-sg[0], sg[1].first_seen, sg[1].id),
-        )
+        vector, norm2, category = report.features.vector, report.features.norm2, report.category
+        threshold = self.config.similarity
+        matches = []
+        # A quiet category adds nothing to a score: then its groups are found by shared words alone.
+        lookup = words if hot or category in GENERIC_CATEGORIES else words[:-1]
+        for group in self._candidates(lookup):
+            score = _cosine(group.centroid, group.norm2, vector, norm2)
+            score += self._category_term(group.category, category, hot)
+            if score >= threshold:
+                matches.append((score, group))
+        matches.sort(key=lambda sg: (-sg[0], sg[1].first_seen, sg[1].id))
         if not matches:
             group = Group(id=group_id(report), first=report)
             while group.id in self.open:  # two first reports in the same minute with the same hash prefix

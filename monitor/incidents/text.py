@@ -251,8 +251,7 @@ _PHRASES = re.compile("|".join(f"(?P<p{i}>{pattern})" for i, (pattern, _) in enu
 _PHRASE_WORD = {f"p{i}": word for i, (_, word) in enumerate(_PHRASE_RULES)}
 """Multi-word expressions read as one word before splitting."""
 _PHRASE_HINT = re.compile(r"close|log|sign|top|bisa|not|jalan|berfungsi")
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_HANDLE = re.compile(r"@\w+")
+_LINK_OR_HANDLE = re.compile(r"https?://\S+|www\.\S+|@\w+")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+", re.UNICODE)
 _REPEATS = re.compile(r"(.)\1{2,}")
 _VERSION = re.compile(r"^\d+(?:[.,]\d+)+$")
@@ -261,13 +260,14 @@ _ID_SUFFIXES = ("nya", "kan", "lah")
 UNIGRAM_WEIGHT = 1.0
 GENERIC_WEIGHT = 0.3
 KEY_TERM_WEIGHT = 2.0
-BIGRAM_WEIGHT = 0.5
 STEM_WEIGHT = 0.5
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TextFeatures:
-    """A complaint's comparable form: integer-weighted features, their squared norm, and its content words."""
+    """A complaint's comparable form: integer-weighted features, their squared norm, and its content words.
+
+    Treated as immutable (not declared frozen: a frozen dataclass costs a few µs more to build, per complaint)."""
 
     vector: dict[str, int]
     norm2: int
@@ -292,7 +292,7 @@ def canonical_word(raw: str) -> str:
 
 def _surfaces(text: str) -> list[str]:
     """The word tokens of `text` as written, links and @handles removed, multi-word phrases joined."""
-    cleaned = _HANDLE.sub(" ", _URL.sub(" ", text)) if ("@" in text or "http" in text or "www." in text) else text
+    cleaned = _LINK_OR_HANDLE.sub(" ", text) if ("@" in text or "http" in text or "www." in text) else text
     lowered = cleaned.lower()
     if _PHRASE_HINT.search(lowered):
         phrased = _PHRASES.sub(lambda m: _PHRASE_WORD[m.lastgroup or ""], lowered)
@@ -350,13 +350,12 @@ def _stem(word: str) -> str | None:
 
 
 def features(text: str, key_terms: frozenset[str] = frozenset(), ignore: frozenset[str] = frozenset()) -> TextFeatures:
-    """Word, stem and word-pair features of `text`, L2-normalised to SCALE.
+    """Word and stem features of `text` (each word once), L2-normalised to SCALE.
 
     `ignore`: words every mention shares (the brand's own names): never evidence of the same problem.
     """
     raw: dict[str, float] = {}
     surfaces: dict[str, str] = {}
-    previous = None
     for surface in _surfaces(text):
         info = _token_info(surface, key_terms)
         if info is None:
@@ -369,9 +368,6 @@ def features(text: str, key_terms: frozenset[str] = frozenset(), ignore: frozens
             raw[word] = weight
             if stem is not None:
                 raw[stem] = STEM_WEIGHT
-        if previous is not None and previous != word:
-            raw.setdefault(f"{previous} {word}", BIGRAM_WEIGHT)
-        previous = word
     norm = math.sqrt(sum([v * v for v in raw.values()])) or 1.0
     scale = SCALE / norm
     vector = {k: w for k, v in raw.items() if (w := round(v * scale))}
