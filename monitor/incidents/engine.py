@@ -264,7 +264,7 @@ def make_report(
     urgency_rank: int = 1,
     lang: str = "",
 ) -> Report:
-    """A Report with its comparable features (text, plus the category when it is a specific one)."""
+    """A Report with its comparable text features; a specific category is also a lookup word (see `Engine.add`)."""
     feats = features(text, config.key_terms, config.ignore_terms)
     return Report(
         pk=pk,
