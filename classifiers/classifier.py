@@ -36,6 +36,7 @@ _TONE = {
     severity: (level, f"tone: {severity.lower()} → {level.value}") for severity, level in _SEVERITY_URGENCY.items()
 }
 _NOT_URGENT = Urgency.NONE
+_LEVEL_NAMES = {level.value: level for level in (Urgency.LOW, Urgency.MEDIUM, Urgency.HIGH, Urgency.CRITICAL)}
 # `_classify_chunk` builds Classification positionally (keyword arguments cost a sixth of its loop)
 _FIELDS = ("lang", "is_complaint", "complaint_score", "urgency", "category", "reasons", "model_version")
 if tuple(f.name for f in fields(Classification)) != _FIELDS:
@@ -44,12 +45,14 @@ if tuple(f.name for f in fields(Classification)) != _FIELDS:
 
 @dataclass(frozen=True, slots=True)
 class Scores:
-    """What the model says about a batch, before any rule: calibrated complaint probability and severity."""
+    """What the model says about a batch, before any rule: calibrated complaint probability, the urgency
+    level (or older models' severity) it reads in the words, and its category probabilities."""
 
     complaint: np.ndarray
     severity: list[str | None]
     occurrences: Occurrences
     langs: list[str]
+    categories: np.ndarray | None = None  # (n, len(Classifier.category_names)): probabilities, rows sum to 1
 
 
 @lru_cache(maxsize=1)
@@ -104,9 +107,23 @@ class Classifier:
         self._platt = np.array([bundle.complaint[name].platt for name in self._heads], dtype=np.float64)
         self._head_of_lang = {lang: self._heads.index(name) for lang, name in HEAD_FOR_LANGUAGE.items() if name in self._heads}
         self._all_head = self._heads.index(ALL_LANGUAGES)
-        if bundle.severity is not None:
-            columns.append(bundle.severity.coef)
-            intercepts.append(np.atleast_1d(bundle.severity.intercept))
+        # the urgency head (older models: the severity head), then the category head, after the complaint heads
+        self._tone = bundle.urgency or bundle.severity
+        self._tone_columns = slice(len(self._heads), len(self._heads))
+        if self._tone is not None:
+            columns.append(self._tone.coef)
+            intercepts.append(np.atleast_1d(self._tone.intercept))
+            self._tone_columns = slice(len(self._heads), len(self._heads) + len(self._tone.classes))
+        # the learned categories the config's taxonomy still has (a category dropped from the config is never chosen)
+        known = [*settings.categories, OTHER]
+        learned = bundle.category.classes if bundle.category is not None else []
+        self.category_names = [name for name in learned if name in known]
+        self._category_columns = slice(self._tone_columns.stop, self._tone_columns.stop + len(self.category_names))
+        if self.category_names and bundle.category is not None:
+            keep = [learned.index(name) for name in self.category_names]
+            columns.append(bundle.category.coef[:, keep])
+            intercepts.append(np.asarray(bundle.category.intercept, dtype=np.float64)[keep])
+        self._category_index = {name: k for k, name in enumerate(self.category_names)}
         self._weights = _cache_line_rows(np.hstack(columns))
         self._intercepts = np.concatenate(intercepts).astype(np.float64)
         self._languages = LanguageDetector(bundle.lang_vocab, settings.languages)
@@ -136,11 +153,16 @@ class Classifier:
         a, b = self._platt[head, 0], self._platt[head, 1]
         probability = 1.0 / (1.0 + np.exp(-(a * values[rows, head] + b)))
         severity: list[str | None] = [None] * len(texts)
-        severity_head = self.bundle.severity
-        if severity_head is not None and len(texts):
-            best = np.argmax(values[:, len(self._heads) :], axis=1)
-            severity = [severity_head.classes[k] for k in best.tolist()]
-        return Scores(probability, severity, occ, langs)
+        if self._tone is not None and len(texts):
+            best = np.argmax(values[:, self._tone_columns], axis=1)
+            severity = [self._tone.classes[k] for k in best.tolist()]
+        categories = None
+        if self.category_names:
+            # one-vs-rest log-odds, made a distribution with a softmax
+            logits = values[:, self._category_columns]
+            exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+            categories = exp / exp.sum(axis=1, keepdims=True)
+        return Scores(probability, severity, occ, langs, categories)
 
     def complaint_probability(self, texts: Sequence[str]) -> np.ndarray:
         return self.scores(texts).complaint
@@ -160,7 +182,10 @@ class Classifier:
                     reasons.append(f"keyword: {phrase} → {group}")
                     break
         if level is None:
-            if rules.default_level == "model" and severity in _TONE:
+            if rules.default_level == "model" and severity in _LEVEL_NAMES:
+                level = _LEVEL_NAMES[severity]
+                reasons.append(f"model: reads as {severity}")
+            elif rules.default_level == "model" and severity in _TONE:
                 level, reason = _TONE[severity]
                 reasons.append(reason)
             else:
@@ -183,7 +208,7 @@ class Classifier:
         return level, reasons
 
     def _category(self, hits: list[Hit]) -> tuple[str, str | None]:
-        """The category with most keyword hits (ties: the one listed first in the config)."""
+        """By keywords alone: the category with most hits (ties: the one listed first in the config)."""
         if not hits:
             return OTHER, None
         if len(hits) == 1:
@@ -196,6 +221,27 @@ class Classifier:
             phrase = next(h.phrase for h in hits if h.group == best)
         name = best[len(_CATEGORY) :]
         return name, f"category: {phrase} → {name}"
+
+    def _learned_category(self, hits: list[Hit], probabilities: list[float]) -> tuple[str, str]:
+        """The model's probability per category plus `category_keyword_weight` × each category's share of the
+        keyword hits; the highest total wins (ties: the model's order). A keyword hit rules out `other`, the
+        category of mentions about none of the rest (and lets a category the model never learned win)."""
+        totals = dict(zip(self.category_names, probabilities))
+        weight = self.settings.category_keyword_weight
+        first_phrase: dict[str, str] = {}
+        if hits and weight:
+            totals.pop(OTHER, None)
+            share = weight / len(hits)
+            for hit in hits:
+                name = hit.group[len(_CATEGORY) :]
+                totals[name] = totals.get(name, 0.0) + share
+                first_phrase.setdefault(name, hit.phrase)
+        best = max(totals, key=totals.__getitem__)
+        model = probabilities[self._category_index[best]] if best in self._category_index else 0.0
+        phrase = first_phrase.get(best)
+        if phrase is None:
+            return best, f"category: model {model:.2f} → {best}"
+        return best, f"category: {phrase} + model {model:.2f} → {best}"
 
     # -- the stage ------------------------------------------------------------------------------
     def classify(self, mentions: Sequence[Mention]) -> list[Classification]:
@@ -215,12 +261,16 @@ class Classifier:
         threshold, version = self.threshold, self.version
         out = []
         # plain Python floats from here: the same values, cheaper to compare, round and format
-        for mention, probability, lang, severity, found in zip(
+        category_rows = scores.categories.tolist() if scores.categories is not None else None
+        for i, (mention, probability, lang, severity, found) in enumerate(zip(
             mentions, scores.complaint.tolist(), scores.langs, scores.severity, hits, strict=True
-        ):
+        )):
             reasons = [f"complaint score {probability:.2f}"]
             category, category_reason = OTHER, None
-            if found:
+            if category_rows is not None:
+                category_hits = [h for h in found if h.group.startswith(_CATEGORY)] if found else []
+                category, category_reason = self._learned_category(category_hits, category_rows[i])
+            elif found:
                 category, category_reason = self._category([h for h in found if h.group.startswith(_CATEGORY)])
             is_complaint = probability >= threshold
             urgency = _NOT_URGENT

@@ -170,3 +170,69 @@ def slang_lexicon() -> list[tuple[str, str]]:
             if slang and formal and slang != formal:
                 counts[slang][formal] += 1
     return sorted((slang, c.most_common(1)[0][0]) for slang, c in counts.items())
+
+
+# Aspect → category of the default taxonomy. Aspects with no clear counterpart ("general",
+# "others") are left out rather than guessed.
+HOTEL_ASPECT_CATEGORY = {
+    "ac": "product_quality", "air_panas": "product_quality", "bau": "product_quality",
+    "kebersihan": "product_quality", "linen": "product_quality", "tv": "product_quality",
+    "sunrise_meal": "product_quality", "service": "customer_service", "wifi": "app_bug_outage",
+}
+CAR_ASPECT_CATEGORY = {
+    "fuel": "product_quality", "machine": "product_quality", "part": "product_quality",
+    "price": "pricing_fees", "service": "customer_service",
+}
+
+
+@dataclass(slots=True)
+class CategorySet:
+    name: str
+    lang: str
+    texts: list[str]
+    categories: list[str]
+    eval_only: bool = False
+
+
+def _aspect_rows(folder: str, splits: tuple[str, ...], mapping: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Texts whose negative aspects all map to one category (a review that complains about one thing)."""
+    texts, categories = [], []
+    for split in splits:
+        with _path(folder, f"{split}_preprocess.csv").open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            text_column = (reader.fieldnames or ["review"])[0]
+            for row in reader:
+                negative = {a for a in row if a != text_column and (row[a] or "").startswith("neg")}
+                found = {mapping[a] for a in negative if a in mapping}
+                if len(found) == 1 and negative <= set(mapping):
+                    texts.append(row[text_column])
+                    categories.append(found.pop())
+    return texts, categories
+
+
+def aspect_categories(splits: tuple[str, ...] = ("train", "valid")) -> CategorySet:
+    """IndoNLU hotel (HoASA) and car (CaSA) reviews that complain about one aspect, as a category."""
+    hotel = _aspect_rows("indonlu_hoasa", splits, HOTEL_ASPECT_CATEGORY)
+    car = _aspect_rows("indonlu_casa", splits, CAR_ASPECT_CATEGORY)
+    return CategorySet("indonlu_aspects", "id", hotel[0] + car[0], hotel[1] + car[1])
+
+
+AIRLINE_REASON_CATEGORY = {
+    "Customer Service Issue": "customer_service",
+    "Flight Attendant Complaints": "customer_service",
+    "Lost Luggage": "delivery",
+    "Damaged Luggage": "product_quality",
+}
+"""Airline complaint reasons with a clear counterpart in the default taxonomy (late or cancelled
+flights, booking problems and "bad flight" have none, so they are not scored)."""
+
+
+def airline_categories() -> CategorySet:
+    """US airline complaints whose stated reason maps to a category. Non-commercial: evaluation only."""
+    data = airline()
+    texts, categories = [], []
+    for text, label, reason in zip(data.texts, data.complaint, data.group):
+        if label and reason in AIRLINE_REASON_CATEGORY:
+            texts.append(text)
+            categories.append(AIRLINE_REASON_CATEGORY[reason])
+    return CategorySet("twitter_us_airline_sentiment", "en", texts, categories, eval_only=True)

@@ -56,11 +56,17 @@ class ModelBundle:
     idf: np.ndarray
     complaint: dict[str, LinearHead]  # "all" plus per-language heads
     threshold: float
-    severity: LinearHead | None
+    severity: LinearHead | None  # CESAMARD severity levels (older models; `urgency` replaces it)
     slang_from: np.ndarray
     slang_to: np.ndarray
     lang_vocab: dict[str, np.ndarray]  # language code → sorted word hashes typical of it
     info: dict[str, Any] = field(default_factory=dict)
+    category: LinearHead | None = None  # one column per category name (learned from labelled rows)
+    urgency: LinearHead | None = None  # one column per urgency level of a complaint
+
+
+MULTICLASS_HEADS = ("severity", "category", "urgency")
+"""Optional one-vs-rest heads, stored as `<name><k>_index/_value` arrays plus `<name>_intercept`."""
 
 
 def _sparse(vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,10 +90,12 @@ def save_model(bundle: ModelBundle, directory: Path) -> None:
     for name, head in bundle.complaint.items():
         arrays[f"complaint_{name}_index"], arrays[f"complaint_{name}_value"] = _sparse(head.coef)
         arrays[f"complaint_{name}_intercept"] = np.asarray(head.intercept, dtype=np.float64)
-    if bundle.severity is not None:
-        for k in range(bundle.severity.coef.shape[1]):
-            arrays[f"severity{k}_index"], arrays[f"severity{k}_value"] = _sparse(bundle.severity.coef[:, k])
-        arrays["severity_intercept"] = np.asarray(bundle.severity.intercept, dtype=np.float64)
+    for name in MULTICLASS_HEADS:
+        head = getattr(bundle, name)
+        if head is not None:
+            for k in range(head.coef.shape[1]):
+                arrays[f"{name}{k}_index"], arrays[f"{name}{k}_value"] = _sparse(head.coef[:, k])
+            arrays[f"{name}_intercept"] = np.asarray(head.intercept, dtype=np.float64)
     arrays["slang_from"] = bundle.slang_from.astype(np.uint64)
     arrays["slang_to"] = bundle.slang_to.astype(np.uint64)
     for lang, hashes in bundle.lang_vocab.items():
@@ -103,7 +111,10 @@ def save_model(bundle: ModelBundle, directory: Path) -> None:
             "heads": {name: {"platt": list(head.platt)} for name, head in bundle.complaint.items()},
             "threshold": bundle.threshold,
         },
-        "severity": {"classes": bundle.severity.classes} if bundle.severity is not None else None,
+        **{
+            name: {"classes": getattr(bundle, name).classes} if getattr(bundle, name) is not None else None
+            for name in MULTICLASS_HEADS
+        },
         "languages": sorted(bundle.lang_vocab),
         "weights_sha256": hashlib.sha256(weights_path.read_bytes()).hexdigest(),
         "info": bundle.info,
@@ -132,6 +143,16 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
+def _multiclass_head(name: str, manifest: dict[str, Any], arrays: dict[str, np.ndarray], size: int) -> LinearHead | None:
+    if not manifest.get(name):
+        return None
+    classes = [str(c) for c in manifest[name]["classes"]]
+    coef = np.zeros((size, len(classes)), dtype=np.float32)
+    for k in range(len(classes)):
+        coef[:, k] = _dense(arrays[f"{name}{k}_index"], arrays[f"{name}{k}_value"], size)
+    return LinearHead(coef, np.asarray(arrays[f"{name}_intercept"], dtype=np.float64).reshape(len(classes)), classes)
+
+
 def load_model(directory: Path) -> ModelBundle:
     """Read and check a model directory; raises ModelError with a one-line reason."""
     directory = Path(directory)
@@ -158,20 +179,16 @@ def load_model(directory: Path) -> ModelBundle:
             )
         if ALL_LANGUAGES not in complaint:
             raise KeyError(f"complaint head '{ALL_LANGUAGES}'")
-        severity = None
-        if manifest.get("severity"):
-            classes = [str(c) for c in manifest["severity"]["classes"]]
-            coef = np.zeros((size, len(classes)), dtype=np.float32)
-            for k in range(len(classes)):
-                coef[:, k] = _dense(arrays[f"severity{k}_index"], arrays[f"severity{k}_value"], size)
-            severity = LinearHead(coef, np.asarray(arrays["severity_intercept"], dtype=np.float64), classes)
+        multiclass = {name: _multiclass_head(name, manifest, arrays, size) for name in MULTICLASS_HEADS}
         return ModelBundle(
             version=str(manifest["version"]),
             spec=spec,
             idf=_dense(arrays["idf_index"], arrays["idf_value"], size),
             complaint=complaint,
             threshold=float(manifest["complaint"]["threshold"]),
-            severity=severity,
+            severity=multiclass["severity"],
+            category=multiclass["category"],
+            urgency=multiclass["urgency"],
             slang_from=arrays["slang_from"].astype(np.uint64),
             slang_to=arrays["slang_to"].astype(np.uint64),
             lang_vocab={lang: arrays[f"vocab_{lang}"].astype(np.uint64) for lang in manifest.get("languages", [])},

@@ -23,6 +23,8 @@ class UrgencyKeywords(BaseModel):
             "food poisoning", "poisoned", "keracunan", "injured", "injury", "terluka", "luka", "hospital",
             "rumah sakit", "fire", "kebakaran", "terbakar", "exploded", "meledak", "electrocuted", "kesetrum",
             "allergic reaction", "alergi", "dangerous", "berbahaya", "unsafe", "accident", "kecelakaan",
+            "muntah", "diare", "sakit perut", "igd", "ugd", "diinfus", "opname", "dirawat", "vomit*", "diarrh*",
+            "emergency room", "in the er", "to the er", "got sick", "made me sick",
             # fraud, account takeover, stolen money
             "fraud", "penipuan", "scam", "scammer", "penipu", "tipu", "hacked", "dihack", "di hack", "kebobol",
             "dibobol", "bobol", "stolen", "dicuri", "hilang saldo", "saldo hilang", "saldo raib", "raib",
@@ -85,10 +87,10 @@ class UrgencySettings(BaseModel):
     repetition_raise: int = Field(1, ge=0, le=4)
     """Levels a repeated problem adds."""
     raise_limit: str = "high"
-    """Reach and repetition raise urgency up to this level; only a critical keyword makes a complaint critical."""
-    default_level: str = "medium"
-    """Urgency of a complaint with no keyword: `medium` (a service fell short), `model` (the severity model
-    picks low or medium) or `low`."""
+    """Reach and repetition raise urgency up to this level, never past it (a complaint is critical by its words)."""
+    default_level: str = "model"
+    """Urgency of a complaint with no keyword: `model` (the urgency model, learned from labelled complaints,
+    reads the level in the words), `medium` (a service fell short) or `low`."""
     category_floor: dict[str, str] = Field(default_factory=lambda: {"access_login": "high"})
     """Least urgency of a complaint in a category: someone who cannot get into their account is locked out of
     their money and the service, whatever words they use."""
@@ -179,6 +181,10 @@ class ClassifierSettings(BaseModel):
     urgency: UrgencySettings = Field(default_factory=UrgencySettings)
     categories: dict[str, list[str]] = Field(default_factory=_default_categories)
     """Category name → keywords (both languages). `other` is the fallback and needs no entry."""
+    category_keyword_weight: float = Field(0.5, ge=0)
+    """How far keywords move the learned category: each category gets the model's probability plus this
+    weight × its share of the keyword hits. 0: the model alone; large: keywords decide where any match.
+    With a model that learned no categories, keywords alone decide."""
     languages: list[str] = Field(
         default_factory=lambda: [
             "en", "id", "ms", "jv", "su", "tl", "es", "pt", "fr", "de", "nl", "ja", "zh", "ko", "ar", "vi", "th",

@@ -3,15 +3,19 @@
 Default recipe (`default_training_set`): the English ACL-2019 complaint
 tweets, the deduplicated Indonesian Bandung complaint tweets, IndoNLU SmSA
 review sentences (negative = complaint, weight 0.3: consumer vocabulary the
-city-government tweets lack), the CESAMARD reviews (severity head only),
-the project's own hand-written examples (classifiers/examples.jsonl) and any
+city-government tweets lack), the CESAMARD reviews (their severity, as low or
+medium urgency, weight 0.3), IndoNLU hotel and car reviews that complain about
+one aspect (as a category, weight 0.3), the project's own hand-written
+examples (classifiers/examples.jsonl: complaint, urgency, category) and any
 extra labelled rows (the user's own data, stored human labels).
 Evaluation-only sets are never used here.
 
 Complaint heads: one over all rows, and one per language (en, id) over that
 language's rows plus rows of unknown language; a mention is scored by the
 head of its language. Each head is calibrated with Platt scaling fitted on
-5-fold out-of-fold scores.
+5-fold out-of-fold scores. The urgency head (low…critical) and the category
+head are one-vs-rest logistic regressions over the same features, so one pass
+over a mention's features scores all of them.
 """
 
 from __future__ import annotations
@@ -37,13 +41,19 @@ DEFAULT_C = 10.0
 EXAMPLE_WEIGHT = 3.0
 AUXILIARY_WEIGHT = 0.3
 SEVERITY_C = 10.0
+CATEGORY_C = 10.0
+URGENCY_C = 10.0
+URGENCY_LEVELS = ("low", "medium", "high", "critical")
+"""Levels the urgency head chooses between (a complaint's urgency is never `none`)."""
+# CESAMARD's severity levels as urgency: reviews of products, nothing stolen or unsafe in them
+SEVERITY_AS_URGENCY = {"No explicit reproach": "low", "Disapproval": "low", "Accusation": "medium", "Blame": "medium"}
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class LabelledText:
     text: str
-    is_complaint: bool
+    is_complaint: bool | None  # None: the label says only the urgency and/or category
     urgency: str | None = None
     category: str | None = None
     lang: str | None = None
@@ -59,6 +69,10 @@ class TrainingSet:
     langs: list[str | None] = field(default_factory=list)
     severity_texts: list[str] = field(default_factory=list)
     severity_labels: list[str] = field(default_factory=list)
+    category_rows: list[tuple[str, str, float]] = field(default_factory=list)
+    """(text, category, weight): rows that train the category head."""
+    urgency_rows: list[tuple[str, str, float]] = field(default_factory=list)
+    """(text, urgency level of a complaint, weight): rows that train the urgency head."""
     sources: Counter[str] = field(default_factory=Counter)
 
     def add(
@@ -74,6 +88,26 @@ class TrainingSet:
         self.labels.extend(int(v) for v in labels)
         self.weights.extend([weight] * len(texts))
         self.sources[name] += len(texts)
+
+    def add_labelled(self, name: str, rows: Sequence[LabelledText], weight: float, balance: bool = False) -> None:
+        """Rows with whatever they are labelled with: complaint, urgency (complaints only), category.
+
+        `balance`: for the complaint head, both classes get the same total weight, so the share of complaints
+        among these rows (an accident of how they were written) does not move the model's prior.
+        """
+        judged = [r for r in rows if r.is_complaint is not None]
+        labels = [int(bool(r.is_complaint)) for r in judged]
+        positives = sum(labels)
+        if balance and 0 < positives < len(labels):
+            per_class = {1: weight * len(labels) / (2 * positives), 0: weight * len(labels) / (2 * (len(labels) - positives))}
+            for label, group in ((1, [r for r in judged if r.is_complaint]), (0, [r for r in judged if not r.is_complaint])):
+                self.add(name, [r.text for r in group], [label] * len(group), per_class[label], [r.lang for r in group])
+        else:
+            self.add(name, [r.text for r in judged], labels, weight, [r.lang for r in judged])
+        self.category_rows.extend((r.text, r.category, weight) for r in rows if r.category)
+        self.urgency_rows.extend(
+            (r.text, r.urgency, weight) for r in rows if r.urgency in URGENCY_LEVELS and r.is_complaint is not False
+        )
 
 
 def own_examples() -> list[LabelledText]:
@@ -165,17 +199,54 @@ def out_of_fold_scores(X, y: np.ndarray, weights: np.ndarray, C: float, folds: i
     return scores
 
 
-def fit_severity(X, labels: Sequence[str], C: float = SEVERITY_C) -> LinearHead:  # type: ignore[no-untyped-def]
-    """One-vs-rest logistic regression over the severity levels."""
-    classes = sorted(set(labels))
+def fit_multiclass(  # type: ignore[no-untyped-def]
+    X, labels: Sequence[str], C: float, weights: Sequence[float] | None = None, classes: Sequence[str] | None = None
+) -> LinearHead:
+    """One-vs-rest logistic regression: one column of weights per class (classes with no row score -inf)."""
+    classes = list(classes) if classes is not None else sorted(set(labels))
     y = np.array(labels)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
     coef = np.zeros((X.shape[1], len(classes)), dtype=np.float32)
     intercept = np.zeros(len(classes))
     for k, name in enumerate(classes):
-        head = fit_binary(X, (y == name).astype(int), np.ones(len(y)), C)
+        target = (y == name).astype(int)
+        if target.all() or not target.any():
+            intercept[k] = 30.0 if target.all() else -30.0
+            continue
+        head = fit_binary(X, target, w, C)
         coef[:, k] = head.coef
         intercept[k] = float(head.intercept)
     return LinearHead(coef, intercept, classes)
+
+
+def fit_rows(
+    featurizer: Featurizer, rows: Sequence[tuple[str, str, float]], C: float, classes: Sequence[str] | None = None
+) -> LinearHead:
+    """A one-vs-rest head over (text, class, weight) rows."""
+    texts, labels, weights = zip(*rows)
+    return fit_multiclass(featurizer.transform(list(texts)), labels, C, weights, classes)
+
+
+def fit_severity(X, labels: Sequence[str], C: float = SEVERITY_C) -> LinearHead:  # type: ignore[no-untyped-def]
+    """One-vs-rest logistic regression over the severity levels."""
+    return fit_multiclass(X, labels, C)
+
+
+ASPECT_ROWS_PER_CATEGORY = 300
+"""Hotel-room complaints (AC, linen, hot water) are four in five aspect rows; more of them made every
+complaint look like product quality."""
+
+
+def _evenly_capped(rows: list[tuple[str, str]], per_class: int) -> list[tuple[str, str]]:
+    """At most `per_class` rows of each class, spread evenly over the list (deterministic)."""
+    by_class: dict[str, list[tuple[str, str]]] = {}
+    for row in rows:
+        by_class.setdefault(row[1], []).append(row)
+    kept = []
+    for members in by_class.values():
+        step = max(1.0, len(members) / per_class)
+        kept.extend(members[int(i * step)] for i in range(min(per_class, len(members))))
+    return kept
 
 
 def default_training_set(extra: Sequence[LabelledText] = (), include_shared: bool = True) -> TrainingSet:
@@ -193,10 +264,14 @@ def default_training_set(extra: Sequence[LabelledText] = (), include_shared: boo
             if severity is not None:
                 data.severity_texts.append(text)
                 data.severity_labels.append(severity)
-    examples = own_examples()
-    data.add("examples", [e.text for e in examples], [int(e.is_complaint) for e in examples], EXAMPLE_WEIGHT, [e.lang for e in examples])
+                data.urgency_rows.append((text, SEVERITY_AS_URGENCY[severity], AUXILIARY_WEIGHT))
+        aspects = datasets.aspect_categories()
+        kept = _evenly_capped(list(zip(aspects.texts, aspects.categories)), ASPECT_ROWS_PER_CATEGORY)
+        data.category_rows.extend((t, c, AUXILIARY_WEIGHT) for t, c in kept)
+        data.sources[aspects.name] += len(kept)
+    data.add_labelled("examples", own_examples(), EXAMPLE_WEIGHT, balance=True)
     if extra:
-        data.add("labelled", [e.text for e in extra], [int(e.is_complaint) for e in extra], EXAMPLE_WEIGHT, [e.lang for e in extra])
+        data.add_labelled("labelled", extra, EXAMPLE_WEIGHT)
     return data
 
 
@@ -325,10 +400,13 @@ def train_bundle(
         data.severity_texts,
     )
     say(f"complaint heads: {', '.join(model.heads)}")
-    severity = None
-    if len(set(data.severity_labels)) >= 2:
-        say(f"fitting the severity model on {len(data.severity_texts)} texts")
-        severity = fit_severity(model.featurizer.transform(data.severity_texts), data.severity_labels)
+    category = urgency = None
+    if len({c for _, c, _ in data.category_rows}) >= 2:
+        say(f"fitting the category model on {len(data.category_rows)} texts")
+        category = fit_rows(model.featurizer, data.category_rows, CATEGORY_C)
+    if len({u for _, u, _ in data.urgency_rows}) >= 2:
+        say(f"fitting the urgency model on {len(data.urgency_rows)} texts")
+        urgency = fit_rows(model.featurizer, data.urgency_rows, URGENCY_C, URGENCY_LEVELS)
     en_texts = [t for t, lang in zip(data.texts, data.langs) if lang == "en"] + data.severity_texts
     id_texts = [t for t, lang in zip(data.texts, data.langs) if lang == "id"]
     vocab: dict[str, np.ndarray] = {}
@@ -346,7 +424,9 @@ def train_bundle(
         idf=model.featurizer.idf if model.featurizer.idf is not None else np.zeros(spec.n_features, np.float32),
         complaint=model.heads,
         threshold=0.5,
-        severity=severity,
+        severity=None,
+        category=category,
+        urgency=urgency,
         slang_from=slang_from,
         slang_to=slang_to,
         lang_vocab=vocab,

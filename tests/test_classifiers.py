@@ -307,6 +307,7 @@ def test_a_login_complaint_is_high_even_without_an_urgency_keyword_and_floors_ar
 
     settings = ClassifierSettings()
     settings.urgency.category_floor = {}
+    settings.urgency.default_level = "medium"
     (plain,) = load_classifier(settings, None).classify([mention(text)])
     assert plain.urgency == Urgency.MEDIUM  # a complaint with no urgency keyword: the service fell short
 
@@ -316,3 +317,100 @@ def test_an_unknown_urgency_level_in_a_category_floor_is_a_config_error():
 
     with pytest.raises(ValidationError, match="access_login: must be one of"):
         ClassifierSettings.model_validate({"urgency": {"category_floor": {"access_login": "urgent"}}})
+
+
+# -- learned categories and urgency ---------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "category", "urgency"),
+    [
+        ("typed my PIN right three times and it still says wrong, now it won't let me in at all", "access_login", "high"),
+        ("PIN udah bener tapi ditolak terus, sekarang malah keblokir", "access_login", "high"),
+        ("someone in another city spent my balance at 3am, I never gave my code to anyone", "security_fraud", "critical"),
+        ("ada yang belanja pake akun gue jam 3 pagi, gue gak pernah kasih kode ke siapa2", "security_fraud", "critical"),
+        ("my identity check has been 'under review' for 10 days and I can't use my funds", "account", None),
+        ("sent money to my sister, app said success, she never got it", "payment_billing", None),
+    ],
+)
+def test_the_model_finds_category_and_urgency_where_no_keyword_says_them(shipped, text, category, urgency) -> None:
+    verdict = classify_one(shipped, text)
+    assert verdict.is_complaint
+    assert verdict.category == category
+    assert f"category: model" in " ".join(verdict.reasons)  # the model's call, not a keyword's
+    if urgency is not None:
+        assert verdict.urgency.value == urgency
+        assert not any(r.startswith("keyword:") for r in verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nusapay Bantah Isu Kebocoran Data Pengguna",
+        "Nusapay denies reports of customer data leak, says systems secure",
+        "Nusapay raises $40M to expand into eastern Indonesia",
+    ],
+)
+def test_news_about_the_brand_is_not_a_complaint(shipped, text: str) -> None:
+    verdict = classify_one(shipped, text)
+    assert not verdict.is_complaint and verdict.urgency == Urgency.NONE
+
+
+def test_health_harm_is_critical_in_both_languages(shipped) -> None:
+    for text in (
+        "anak saya muntah dan diare setelah makan nugget yang dibeli di toko kalian",
+        "my son ended up in the ER after eating your chicken nuggets",
+    ):
+        verdict = classify_one(shipped, text)
+        assert verdict.is_complaint and verdict.urgency == Urgency.CRITICAL, text
+
+
+def test_a_keyword_of_a_category_the_model_never_learned_still_decides() -> None:
+    settings = ClassifierSettings(categories={**ClassifierSettings().categories, "parking": ["parkir", "parking"]})
+    verdict = classify_one(load_classifier(settings, None), "parkir di mall kalian penuh terus, muter2 sejam")
+    assert verdict.category == "parking"
+    only_model = ClassifierSettings(category_keyword_weight=0)
+    assert classify_one(load_classifier(only_model, None), "parking lot is full again").category != "parking"
+
+
+@pytest.fixture(scope="module")
+def labelled_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model trained on the shipped examples plus a user's own category (no keywords for it)."""
+    data = TrainingSet()
+    parking = [
+        "no free spot on any floor again, drove around for 40 minutes",
+        "the barrier at the exit ate my ticket and I was stuck behind it",
+        "lantai 3 sampai 6 penuh semua, muter2 sejam",
+        "palang keluar gak mau kebuka padahal tiket udah dibayar",
+        "the attendant charged me for a full day for 2 hours",
+        "tiket parkir hilang dikit langsung denda 100rb",
+    ] * 3
+    rows = own_examples() + [LabelledText(t, True, "low", "car_park", None) for t in parking]
+    data.add_labelled("labelled", rows, 1.0)
+    bundle = train_bundle(data, spec=FeatureSpec(bits=16), version="tiny-car-park")
+    out = tmp_path_factory.mktemp("labelled-model")
+    save_model(bundle, out)
+    return out
+
+
+def test_categories_and_urgency_are_learned_from_labelled_rows(labelled_model_dir: Path) -> None:
+    bundle = load_model(labelled_model_dir)
+    assert bundle.category is not None and "car_park" in bundle.category.classes
+    assert bundle.urgency is not None and bundle.urgency.classes == ["low", "medium", "high", "critical"]
+    settings = ClassifierSettings(categories={**ClassifierSettings().categories, "car_park": []})
+    clf = load_classifier(settings.model_copy(update={"model_dir": str(labelled_model_dir)}), None)
+    verdict = classify_one(clf, "every floor full again, drove around the car park for an hour")
+    assert verdict.category == "car_park"
+    # a category the config no longer lists is never chosen, whatever the model learned
+    plain = load_classifier(ClassifierSettings(model_dir=str(labelled_model_dir)), None)
+    assert classify_one(plain, "every floor full again, drove around the car park for an hour").category != "car_park"
+
+
+def test_a_model_without_learned_heads_falls_back_to_keywords(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    bare = tmp_path / "bare"
+    save_model(replace(load_model(tiny_model_dir), category=None, urgency=None), bare)
+    clf = load_classifier(ClassifierSettings(model_dir=str(bare)), None)
+    verdict = classify_one(clf, "my parcel still hasn't arrived after two weeks, terrible service")
+    assert verdict.category == "delivery"
+    assert any(r == "category: parcel → delivery" for r in verdict.reasons)

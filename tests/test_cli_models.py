@@ -67,6 +67,9 @@ def test_label_stores_a_correction_and_train_uses_it(cli, tmp_path: Path) -> Non
     assert done.code == 0, done.err
     assert "x:9002" in done.out and "urgency high" in done.out
 
+    # a label that only names the category still trains the category model
+    assert cli("--db", db, "label", "x:9003", "--category", "access_login").code == 0
+
     unknown = cli("--db", db, "label", "x:nope", "--complaint")
     assert unknown.code == 1 and "no stored mention" in unknown.err
     bad_category = cli("--db", db, "label", "x:9002", "--category", "weather")
@@ -84,7 +87,8 @@ def test_label_stores_a_correction_and_train_uses_it(cli, tmp_path: Path) -> Non
     out = tmp_path / "model"
     trained = cli("--db", db, "train", "--data", str(own), "--only-data", "--out", str(out))
     assert trained.code == 0, trained.err
-    assert "2 stored labels, 4 rows from --data" in trained.err
+    assert "3 stored labels, 4 rows from --data" in trained.err
+    assert "fitting the category model" in trained.err and "fitting the urgency model" in trained.err
     assert (out / "manifest.json").is_file()
 
     source = _write_jsonl(tmp_path / "in.jsonl", MENTIONS)

@@ -87,9 +87,15 @@ def _stored_labels(app: App):  # type: ignore[no-untyped-def]
         rows = session.execute(
             select(MentionRow.text, LabelRow.is_complaint, LabelRow.urgency, LabelRow.category)
             .join(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(LabelRow.is_complaint.is_not(None))
+            .where(
+                LabelRow.is_complaint.is_not(None) | LabelRow.urgency.is_not(None) | LabelRow.category.is_not(None)
+            )
         ).all()
-    return [LabelledText(text, bool(is_c), urgency, category) for text, is_c, urgency, category in rows]
+    # a label may say only the urgency or the category: it trains those heads and leaves the complaint head alone
+    return [
+        LabelledText(text, None if is_c is None else bool(is_c), urgency, category)
+        for text, is_c, urgency, category in rows
+    ]
 
 
 @click.command("train")
