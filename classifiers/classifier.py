@@ -60,19 +60,25 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="classify")
 
 
-def _cache_line_rows(columns: np.ndarray) -> np.ndarray:
-    """The weights as float32, each row zero-padded to 8 values and the array 64-byte aligned.
+def _cache_line_rows(blocks: Sequence[np.ndarray]) -> np.ndarray:
+    """The column blocks side by side as float32, each row zero-padded to a multiple of 8 values and the
+    array 64-byte aligned.
 
     Scoring gathers one row per feature occurrence from this table of megabytes; a 32-byte row
     never straddles two cache lines (7 columns of 28 bytes often do). The padding scores 0.
+    Blocks are copied in one by one: no stacked temporary of the whole table.
     """
-    n_rows, n_columns = columns.shape
+    n_rows = blocks[0].shape[0]
+    n_columns = sum(block.shape[1] for block in blocks)
     width = -(-n_columns // 8) * 8
     size = n_rows * width * 4
     buffer = np.zeros(size + 64, dtype=np.uint8)
     start = -buffer.ctypes.data % 64
     out = buffer[start : start + size].view(np.float32).reshape(n_rows, width)
-    out[:, :n_columns] = columns
+    column = 0
+    for block in blocks:
+        out[:, column : column + block.shape[1]] = block
+        column += block.shape[1]
     return out
 
 
@@ -96,8 +102,8 @@ class Classifier:
     """A loaded model plus the configured rules. Thread-safe for concurrent `classify` calls."""
 
     def __init__(self, bundle: ModelBundle, settings: ClassifierSettings) -> None:
+        # the bundle itself is not kept: its dense per-head weights are copied into one table below
         self.version = bundle.version
-        self.bundle = bundle
         self.settings = settings
         self.threshold = settings.complaint_threshold or bundle.threshold
         self._featurizer = Featurizer(bundle.spec, bundle.slang_from, bundle.slang_to, bundle.idf)
@@ -108,12 +114,12 @@ class Classifier:
         self._head_of_lang = {lang: self._heads.index(name) for lang, name in HEAD_FOR_LANGUAGE.items() if name in self._heads}
         self._all_head = self._heads.index(ALL_LANGUAGES)
         # the urgency head (older models: the severity head), then the category head, after the complaint heads
-        self._tone = bundle.urgency or bundle.severity
-        self._tone_columns = slice(len(self._heads), len(self._heads))
-        if self._tone is not None:
-            columns.append(self._tone.coef)
-            intercepts.append(np.atleast_1d(self._tone.intercept))
-            self._tone_columns = slice(len(self._heads), len(self._heads) + len(self._tone.classes))
+        tone = bundle.urgency or bundle.severity
+        self._tone_classes: list[str] = tone.classes if tone is not None else []
+        self._tone_columns = slice(len(self._heads), len(self._heads) + len(self._tone_classes))
+        if tone is not None:
+            columns.append(tone.coef)
+            intercepts.append(np.atleast_1d(tone.intercept))
         # the learned categories the config's taxonomy still has (a category dropped from the config is never chosen)
         known = [*settings.categories, OTHER]
         learned = bundle.category.classes if bundle.category is not None else []
@@ -124,7 +130,7 @@ class Classifier:
             columns.append(bundle.category.coef[:, keep])
             intercepts.append(np.asarray(bundle.category.intercept, dtype=np.float64)[keep])
         self._category_index = {name: k for k, name in enumerate(self.category_names)}
-        self._weights = _cache_line_rows(np.hstack(columns))
+        self._weights = _cache_line_rows(columns)
         self._intercepts = np.concatenate(intercepts).astype(np.float64)
         self._languages = LanguageDetector(bundle.lang_vocab, settings.languages)
         keywords = settings.urgency.keywords
@@ -146,16 +152,17 @@ class Classifier:
         """Model scores; each text's complaint head is chosen by its language (given, else detected)."""
         occ = self._featurizer.occurrences(texts, prepared)
         langs = self._languages.detect(texts, occ.tokens, given_langs or [None] * len(texts))
-        # complaint heads and severity weights side by side: one pass over the features scores all
+        # complaint, urgency and category weights side by side: one pass over the features scores all
         values = occ.dot(self._weights)[:, : len(self._intercepts)] + self._intercepts
         head = np.array([self._head_of_lang.get(lang, self._all_head) for lang in langs], dtype=np.int64)
         rows = np.arange(len(texts))
         a, b = self._platt[head, 0], self._platt[head, 1]
         probability = 1.0 / (1.0 + np.exp(-(a * values[rows, head] + b)))
         severity: list[str | None] = [None] * len(texts)
-        if self._tone is not None and len(texts):
+        if self._tone_classes and len(texts):
             best = np.argmax(values[:, self._tone_columns], axis=1)
-            severity = [self._tone.classes[k] for k in best.tolist()]
+            classes = self._tone_classes
+            severity = [classes[k] for k in best.tolist()]
         categories = None
         if self.category_names:
             # one-vs-rest log-odds, made a distribution with a softmax
