@@ -117,7 +117,10 @@ def test_language_uses_the_source_tag_else_detects_slang(shipped) -> None:
 
 
 def test_every_verdict_is_consistent(shipped) -> None:
-    texts = ["", "🙃", "a" * 5000, "refund", "ok", "http://example.com @brand #tag"]
+    texts = [
+        "", "🙃", "a" * 5000, "refund", "ok", "http://example.com @brand #tag",
+        "\u202egnol ot elba ton\u202c", "\u200b" * 300, "e\u0301" * 2000 + " saldo kepotong", "<b>rusak</b>" * 500,
+    ]
     verdicts = shipped.classify([mention(t, ident=str(i)) for i, t in enumerate(texts)])
     assert len(verdicts) == len(texts)
     for verdict in verdicts:
