@@ -118,3 +118,21 @@ def test_evaluate_quick_prints_the_table(cli) -> None:
         pytest.skip("shared datasets not present")
     assert result.code == 0, result.err
     assert "| complaints_acl2019" in result.out and "mentions/s" in result.out
+
+
+def test_train_checks_urgency_and_names_categories_the_config_lacks(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "late again", "is_complaint": 1, "urgency": "urgent"}\n', encoding="utf-8")
+    result = cli("train", "--data", str(bad), "--only-data", "--out", str(tmp_path / "m1"))
+    assert result.code == 1 and "line 1: urgency 'urgent' is not one of none, low, medium, high, critical" in result.err
+
+    own = tmp_path / "own.jsonl"
+    rows = [
+        {"text": "no free spot on any floor again", "is_complaint": 1, "urgency": "low", "category": "car_park"},
+        {"text": "lantai 3 sampai 6 penuh semua, muter2 sejam", "is_complaint": True, "category": "car_park"},
+        {"text": "thanks, the new gate is quick", "is_complaint": 0},
+    ]
+    own.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    trained = cli("train", "--data", str(own), "--only-data", "--out", str(tmp_path / "m2"))
+    assert trained.code == 0, trained.err
+    assert "category 'car_park' is not in classifier.categories" in trained.err

@@ -17,6 +17,7 @@ from monitor.mention_io import LineError, mention_to_dict, read_mentions
 from monitor.models import Mention, Urgency
 
 CLASSIFY_BATCH = 4096
+_URGENCY_NAMES = tuple(u.value for u in Urgency)
 _TRUE = {"1", "true", "yes", "y", "complaint", "keluhan"}
 _FALSE = {"0", "false", "no", "n", "not", "not-complaint", "not_complaint", "none", "bukan"}
 
@@ -67,9 +68,12 @@ def _labelled_file(path: Path, text_col: str, label_col: str):  # type: ignore[n
             raise UserError(f"{where}: missing text in column {text_col!r}")
         if record.get(label_col) in (None, ""):
             raise UserError(f"{where}: missing label in column {label_col!r}")
-        urgency = record.get("urgency") or None
-        category = record.get("category") or None
-        rows.append(LabelledText(text, _truth(record[label_col], where), urgency, category))
+        is_complaint = _truth(record[label_col], where)
+        urgency = str(record.get("urgency") or "").strip().lower() or None
+        if urgency is not None and urgency not in _URGENCY_NAMES:
+            raise UserError(f"{where}: urgency {record['urgency']!r} is not one of {', '.join(_URGENCY_NAMES)}")
+        category = str(record.get("category") or "").strip() or None
+        rows.append(LabelledText(text, is_complaint, urgency, category))
     return rows
 
 
@@ -128,6 +132,10 @@ def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_c
     except DataMissingError as exc:
         raise UserError(f"{exc}; or train on your own rows with --data … --only-data") from None
     click.echo(f"{len(labels)} stored labels, {len(extra) - len(labels)} rows from --data", err=True)
+    known = set(app.settings.classifier.categories) | {"other"}
+    for name in sorted({row.category for row in extra if row.category and row.category not in known}):
+        click.echo(f"note: category {name!r} is not in classifier.categories; the model learns it, but it is only "
+                   "chosen once the config lists it", err=True)
     try:
         bundle = train_bundle(data, progress=lambda msg: click.echo(msg, err=True))
     except ValueError as exc:
