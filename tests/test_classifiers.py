@@ -339,7 +339,7 @@ def test_the_model_finds_category_and_urgency_where_no_keyword_says_them(shipped
     verdict = classify_one(shipped, text)
     assert verdict.is_complaint
     assert verdict.category == category
-    assert f"category: model" in " ".join(verdict.reasons)  # the model's call, not a keyword's
+    assert "category: model" in " ".join(verdict.reasons)  # the model's call, not a keyword's
     if urgency is not None:
         assert verdict.urgency.value == urgency
         assert not any(r.startswith("keyword:") for r in verdict.reasons)
