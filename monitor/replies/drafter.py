@@ -19,7 +19,7 @@ from typing import Any
 
 from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Urgency
-from monitor.replies.lint import lint_draft, lint_steps, normalise_language, reply_length
+from monitor.replies.lint import content_problems, lint_draft, lint_steps, normalise_language, reply_length
 from monitor.replies.personal_data import has_personal_data
 from monitor.replies.settings import CATEGORIES, ReplySettings
 from monitor.replies.templating import LanguageTemplates
@@ -28,7 +28,9 @@ STEPS = ("acknowledge", "clarify", "resolve", "check_back")
 SHORTEN_ORDER = ("resolve", "clarify", "acknowledge", "check_back")
 """Which steps switch to their short phrasing first when a draft is too long."""
 
-LAYOUT_CACHE_SIZE = 4096
+CACHE_SIZE = 4096
+MARK = "\ue000"
+"""Where the @handle goes in a cached layout: a draft is its shape's text with the handle put in."""
 
 _HANDLE_OK = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
 
@@ -91,6 +93,8 @@ class TemplateDrafter:
         self.brand_name = brand_name
         self.templates = templates
         self._layout_cache: dict[tuple[object, ...], str] = {}
+        self._contexts: dict[tuple[object, ...], dict[str, Any]] = {}
+        self._checked: dict[tuple[object, ...], list[str]] = {}
 
     # -- planning ---------------------------------------------------------
 
@@ -150,6 +154,24 @@ class TemplateDrafter:
     # -- rendering --------------------------------------------------------
 
     def context(self, plan: ReplyPlan) -> dict[str, Any]:
+        """The templates' variables for this plan (shared between plans of the same shape: read only)."""
+        key = (
+            plan.lang,
+            plan.category,
+            plan.platform,
+            plan.urgency,
+            plan.personal_data,
+            plan.incident is not None,
+            plan.incident.size if plan.incident else 0,
+        )
+        context = self._contexts.get(key)
+        if context is None:
+            if len(self._contexts) >= CACHE_SIZE:
+                self._contexts.clear()
+            context = self._contexts[key] = self._context(plan)
+        return context
+
+    def _context(self, plan: ReplyPlan) -> dict[str, Any]:
         templates = self.templates[plan.lang]
         base: dict[str, Any] = {
             "you": you_for(plan.lang, self.settings),
@@ -187,19 +209,20 @@ class TemplateDrafter:
             parts[step] = step_template.render(block, context)
             used.append(f"{step}.{block}")
         signature_text = " ".join(self.settings.signature.split()) if signature else ""
-        layout_key = (plan.lang, plan.handle, signature_text, plan.incident is not None, *parts.values())
-        text = self._layout_cache.get(layout_key)
-        if text is None:
+        layout_key = (plan.lang, bool(plan.handle), signature_text, plan.incident is not None, *parts.values())
+        shaped = self._layout_cache.get(layout_key)
+        if shaped is None:
             layout = templates.layout.render(
-                handle=plan.handle,
+                handle=MARK if plan.handle else "",
                 signature=signature_text,
                 incident=plan.incident is not None,
                 lang=plan.lang,
                 **parts,
             )
-            if len(self._layout_cache) >= LAYOUT_CACHE_SIZE:
-                self._layout_cache.clear()  # handles are unbounded in a long-running daemon
-            text = self._layout_cache[layout_key] = " ".join(layout.split())
+            if len(self._layout_cache) >= CACHE_SIZE:
+                self._layout_cache.clear()
+            shaped = self._layout_cache[layout_key] = " ".join(layout.split())
+        text = shaped.replace(MARK, plan.handle) if plan.handle else shaped
         dropped = "" if signature or not self.settings.signature.strip() else " -signature"
         label = f"{plan.lang}/{plan.resolution} " + " ".join(used) + dropped
         return Rendered(text=text, parts=parts, label=label)
@@ -245,7 +268,7 @@ class TemplateDrafter:
         incident = plan.incident is not None
         problems = lint_draft(
             rendered.text, mention, replace(classification, category=plan.category), self.settings,
-            incident=incident, lang=plan.lang,
+            incident=incident, lang=plan.lang, addressee=plan.handle, content_checks=self._content_problems,
         )  # fmt: skip
         problems += [p for p in lint_steps(rendered.parts, plan.lang, incident=incident) if p not in problems]
         return ReplyDraft(
@@ -257,6 +280,20 @@ class TemplateDrafter:
             # Fraud cases are never handled in public, whatever the post contains.
             needs_dm=plan.personal_data or plan.category == "security_fraud",
         )
+
+    def _content_problems(
+        self, content: str, lang: str, category: str, urgency: Urgency, incident: bool, shares_personal_data: bool
+    ) -> list[str]:
+        """`lint.content_problems`, remembered: drafts of the same shape share their words."""
+        key = (content, lang, category, urgency, incident, shares_personal_data)
+        problems = self._checked.get(key)
+        if problems is None:
+            if len(self._checked) >= CACHE_SIZE:
+                self._checked.clear()
+            problems = self._checked[key] = content_problems(
+                content, lang, category, urgency, incident, shares_personal_data, settings=self.settings
+            )
+        return problems
 
     def draft(self, mention: Mention, classification: Classification, incident: IncidentContext | None) -> ReplyDraft:
         plan = self.plan(mention, classification, incident)

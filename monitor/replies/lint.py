@@ -7,12 +7,13 @@ whole template matrix.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from monitor.models import Classification, Mention, Urgency
-from monitor.replies.personal_data import find_personal_data, leaked_data
+from monitor.replies.personal_data import find_personal_data, has_personal_data, leaked_data
 from monitor.replies.settings import ReplySettings
 
 BUILTIN_BANNED = (
@@ -136,26 +137,76 @@ def lint_draft(
     *,
     incident: bool = False,
     lang: str | None = None,
+    addressee: str = "",
+    content_checks: Callable[[str, str, str, Urgency, bool, bool], list[str]] | None = None,
 ) -> list[str]:
-    """Every rule this draft breaks, as one readable line each (empty: ready to send)."""
+    """Every rule this draft breaks, as one readable line each (empty: ready to send).
+
+    `addressee`: the @handle the draft starts with. It counts towards the length but is
+    not read as content (a handle like @min_ayu is not slang, @maaf_ya not an apology).
+    `content_checks`: a memoised `content_problems` (the drafter's), else it is computed.
+    """
     lang = lang or normalise_language(classification.lang, settings.default_language)
-    problems: list[str] = []
     if not text.strip():
         return ["empty draft"]
-    if _TEMPLATE_SYNTAX.search(text):
-        problems.append("leftover template syntax")
-    if _MARKUP.search(text):
-        problems.append("contains markup (HTML tag or entity)")
-
+    content = text[len(addressee) :].lstrip() if addressee and text.startswith(addressee) else text
+    shares_personal_data = has_personal_data(mention.text)
+    check = content_checks or functools.partial(content_problems, settings=settings)
+    problems = list(
+        check(content, lang, classification.category, classification.urgency, incident, shares_personal_data)
+    )
     limit = settings.limit_for(mention.platform)
     length = reply_length(text, mention.platform)
     if length > limit:
-        problems.append(f"too long for {mention.platform}: {length} characters, limit {limit}")
+        problems.insert(
+            sum(p in _FORM_PROBLEMS for p in problems),
+            f"too long for {mention.platform}: {length} characters, limit {limit}",
+        )
+    if shares_personal_data:
+        leaks = leaked_data(_scan(content, settings), mention.text)
+        if leaks:
+            kinds = sorted({d.kind for d in leaks})
+            problems.append("repeats personal data from the mention: " + ", ".join(kinds))
+            own = [d for d in find_personal_data(_URL.sub(" ", _scan(content, settings))) if d not in leaks]
+            problems = [p for p in problems if not p.startswith(_OWN_DATA)]
+            if own:
+                problems.append(_OWN_DATA + ", ".join(sorted({d.kind for d in own})))
+    return problems
 
-    if not _looks_like(text, lang):
+
+_SYNTAX = "leftover template syntax"
+_MARKUP_FOUND = "contains markup (HTML tag or entity)"
+_FORM_PROBLEMS = (_SYNTAX, _MARKUP_FOUND)
+_OWN_DATA = "contains personal data: "
+
+
+def _scan(content: str, settings: ReplySettings) -> str:
+    """The draft's own words: without the status link and the signature."""
+    status_url = settings.status_page_url or ""
+    scan = content.replace(status_url, " ") if status_url else content
+    return scan.replace(" ".join(settings.signature.split()), " ") if settings.signature.strip() else scan
+
+
+def content_problems(
+    content: str,
+    lang: str,
+    category: str,
+    urgency: Urgency,
+    incident: bool,
+    shares_personal_data: bool,
+    *,
+    settings: ReplySettings,
+) -> list[str]:
+    """The rules that depend on the draft's words alone (not on who it is addressed to or how long that is)."""
+    problems: list[str] = []
+    if _TEMPLATE_SYNTAX.search(content):
+        problems.append(_SYNTAX)
+    if _MARKUP.search(content):
+        problems.append(_MARKUP_FOUND)
+    if not _looks_like(content, lang):
         problems.append(f"not written in the expected language ({lang})")
 
-    body = _content(text, settings.signature)
+    body = _content(content, settings.signature)
     if not _STEP_CUES["acknowledge"][lang].search(body):
         problems.append("step missing: acknowledgement with an apology")
     if not _STEP_CUES["clarify"][lang].search(body):
@@ -166,31 +217,26 @@ def lint_draft(
     if not _ends_with_question(body):
         problems.append("step missing: check-back question at the end")
 
-    status_url = settings.status_page_url or ""
-    scan = text.replace(status_url, " ") if status_url else text
-    scan = scan.replace(" ".join(settings.signature.split()), " ") if settings.signature.strip() else scan
-    leaks = leaked_data(scan, mention.text)
-    if leaks:
-        problems.append("repeats personal data from the mention: " + ", ".join(sorted({d.kind for d in leaks})))
-    own = [d for d in find_personal_data(_URL.sub(" ", scan)) if d not in leaks]
+    own = find_personal_data(_URL.sub(" ", _scan(content, settings)))
     if own:
-        problems.append("contains personal data: " + ", ".join(sorted({d.kind for d in own})))
-    if find_personal_data(mention.text) and not _STEP_CUES["privacy"][lang].search(body):
+        problems.append(_OWN_DATA + ", ".join(sorted({d.kind for d in own})))
+    if shares_personal_data and not _STEP_CUES["privacy"][lang].search(body):
         problems.append("the mention shares personal data but the draft does not ask to keep it private (DM)")
 
-    strategy = settings.strategy_for(classification.category)
-    banned = _found_phrases(text, [*BUILTIN_BANNED, *settings.banned_phrases, *strategy.never_promise])
+    strategy = settings.strategy_for(category)
+    banned = _found_phrases(content, [*BUILTIN_BANNED, *settings.banned_phrases, *strategy.never_promise])
     if banned:
         problems.append("banned phrase: " + ", ".join(banned))
     for offer, cues in OFFER_CUES.items():
-        if offer not in strategy.offers and cues[lang].search(text):
-            problems.append(f"offers {offer}, which is not allowed for category {classification.category}")
-    if incident and status_url and status_url not in text:
+        if offer not in strategy.offers and cues[lang].search(content):
+            problems.append(f"offers {offer}, which is not allowed for category {category}")
+    status_url = settings.status_page_url or ""
+    if incident and status_url and status_url not in content:
         problems.append("incident draft without the status page link")
 
     if lang == "id":
-        problems.extend(_indonesian_register(text, settings))
-    if classification.urgency is Urgency.CRITICAL and _has_emoji(text):
+        problems.extend(_indonesian_register(content, settings))
+    if urgency is Urgency.CRITICAL and _has_emoji(content):
         problems.append("emoji in a reply to a critical complaint")
     return problems
 
