@@ -115,25 +115,21 @@ def run_grouping(tweets: list[Tweet], config: EngineConfig, use_category: bool) 
         by_airline[tweet.airline].append(tweet)
     final_group: dict[int, str] = {}
     raised_at_add: dict[int, bool] = {}
-    groups: list[Group] = []
+    raised_groups = set()
     for airline, stream in sorted(by_airline.items()):
-        engine = Engine(config, on_close=groups.append)
+        engine = Engine(config)
         for tweet in stream:
             category = tweet.reason if use_category and tweet.reason != "Can't Tell" else "other"
             report = make_report(config, pk=tweet.idx, platform="x", external_id=str(tweet.idx),
                                  author=tweet.author.lower(), created_at=tweet.created_at,
                                  category=category, text=tweet.text)
             placement = engine.add(report)
-            group = engine.open[placement.group_id]
-            raised_at_add[tweet.idx] = group.raised
+            raised_at_add[tweet.idx] = engine.open[placement.group_id].raised
         engine.close_all()
-    raised_groups = set()
-    for group in groups:
-        if group.merged_into is None:
-            for member in group.members:
-                final_group[member.report.pk] = group.id
-            if group.raised:
-                raised_groups.add(group.id)
+        changes = engine.drain()
+        for join in changes.joins:  # a report's last join is the group it ended in
+            final_group[join.pk] = join.group_id
+        raised_groups |= {g.id for g in changes.groups.values() if g.raised and not g.merged_into}
 
     # B-cubed within airline-hour slices.
     slices: dict[tuple[str, str], list[Tweet]] = defaultdict(list)

@@ -139,3 +139,11 @@ def utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+SIZE_BUCKETS = (1, 3, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+
+
+def size_bucket(size: int) -> int:
+    """An incident's size as reply wording sees it ('at least N reports'): drafts change only between buckets."""
+    return max((b for b in SIZE_BUCKETS if b <= size), default=0)

@@ -14,16 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
 from monitor.incidents.visibility import open_incident_of
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency
 from monitor.stages import IncidentAssigner, IncidentOutcome, MentionClassifier, ReplyDrafter, StoredComplaint
 from monitor.storage import Database
-from monitor.storage.repository import insert_new_mentions, mention_from_row, set_status
+from monitor.storage.repository import flag_new, insert_new_mentions, mention_from_row, set_status
 from monitor.storage.schema import ClassificationRow, LabelRow, MentionRow, ReplyDraftRow, now_utc
 
 log = logging.getLogger(__name__)
@@ -128,27 +129,29 @@ class Pipeline:
             report.duplicates = len(mentions) - report.new
             if not inserted:
                 return report
-            rows = session.scalars(select(MentionRow).where(MentionRow.pk.in_(list(inserted.values())))).all()
-            rows = sorted(rows, key=lambda r: (r.created_at, r.platform, r.external_id))
-            classified = self._classify(session, rows, report)
-            complaints = [StoredComplaint(row.pk, mention_from_row(row), c) for row, c in classified if c.is_complaint]
+            fresh = {m.key: m for m in mentions if m.key in inserted}
+            new = sorted(((inserted[k], m) for k, m in fresh.items()), key=lambda pm: (pm[1].created_at, *pm[1].key))
+            classified = self._classify(session, new, report)
+            complaints = [StoredComplaint(pk, mention, c) for pk, mention, c in classified if c.is_complaint]
             report.complaints = len(complaints)
             outcome = self.incidents.assign(session, complaints) if complaints else None
             memberships: dict[int, IncidentContext] = {}
+            raised: dict[int, Urgency] = {}
             if outcome is not None:
                 report.incidents_changed = set(outcome.changed_incidents)
                 memberships = dict(outcome.memberships)
-                self._raise_urgency(session, outcome.urgency_floor)
-            to_draft = {c.mention_pk for c in complaints} | set(memberships)
-            self._draft(session, to_draft, memberships)
+                raised = self._raise_urgency(session, outcome.urgency_floor)
+            drafts = [(pk, m, _floored(c, raised.get(pk)), memberships.pop(pk, None)) for pk, m, c in classified]
+            self._draft_new([d for d in drafts if d[2].is_complaint], session)
+            self._redraft_members(session, memberships, raised)
         if outcome is not None:
             outcome.deliver()
         return report
 
     def _classify(
-        self, session: Session, rows: Sequence[MentionRow], report: IngestReport
-    ) -> list[tuple[MentionRow, Classification]]:
-        mentions = [mention_from_row(r) for r in rows]
+        self, session: Session, new: Sequence[tuple[int, Mention]], report: IngestReport
+    ) -> list[tuple[int, Mention, Classification]]:
+        mentions = [m for _, m in new]
         try:
             verdicts: list[Classification | None] = list(self.classifier.classify(mentions))
         except Exception:  # noqa: BLE001 - retry singly so one bad mention cannot sink the batch
@@ -160,34 +163,42 @@ class Pipeline:
                 except Exception as exc:  # noqa: BLE001
                     verdicts.append(None)
                     report.rejected.append(f"{mention.platform}:{mention.id}: classifier failed: {exc}")
-        labels = {
-            label.mention_pk: label
-            for label in session.scalars(select(LabelRow).where(LabelRow.mention_pk.in_([r.pk for r in rows])))
-        }
-        result: list[tuple[MentionRow, Classification]] = []
-        for row, verdict in zip(rows, verdicts, strict=True):
+        pks = [pk for pk, _ in new]
+        labels: dict[int, LabelRow] = {}
+        for chunk in _chunks(pks):
+            labels.update(
+                (label.mention_pk, label)
+                for label in session.scalars(select(LabelRow).where(LabelRow.mention_pk.in_(chunk)))
+            )
+        result: list[tuple[int, Mention, Classification]] = []
+        rows: list[dict[str, object]] = []
+        flagged: list[int] = []
+        classified_at = now_utc()
+        for (pk, mention), verdict in zip(new, verdicts, strict=True):
             if verdict is None:
                 continue
-            verdict = _apply_label(verdict, labels.get(row.pk))
+            verdict = _apply_label(verdict, labels.get(pk))
             # Only mentions new to the store get here, so there is no earlier verdict to merge with.
-            session.add(
-                ClassificationRow(
-                    mention_pk=row.pk,
-                    lang=verdict.lang,
-                    is_complaint=verdict.is_complaint,
-                    complaint_score=float(verdict.complaint_score),
-                    base_urgency=verdict.urgency.value,
-                    urgency=verdict.urgency.value,
-                    category=verdict.category,
-                    reasons=list(verdict.reasons),
-                    model_version=verdict.model_version,
-                    classified_at=now_utc(),
-                )
+            rows.append(
+                {
+                    "mention_pk": pk,
+                    "lang": verdict.lang,
+                    "is_complaint": verdict.is_complaint,
+                    "complaint_score": float(verdict.complaint_score),
+                    "base_urgency": verdict.urgency.value,
+                    "urgency": verdict.urgency.value,
+                    "category": verdict.category,
+                    "reasons": list(verdict.reasons),
+                    "model_version": verdict.model_version,
+                    "classified_at": classified_at,
+                }
             )
-            if verdict.is_complaint and row.status is None:
-                set_status(session, row, Status.NEW, note="flagged by the classifier")
-            result.append((row, verdict))
-        session.flush()
+            if verdict.is_complaint:
+                flagged.append(pk)
+            result.append((pk, mention, verdict))
+        if rows:
+            session.execute(insert(ClassificationRow), rows)
+        flag_new(session, flagged, note="flagged by the classifier")
         return result
 
     def apply_label(self, session: Session, row: MentionRow) -> None:
@@ -211,20 +222,40 @@ class Pipeline:
         session.flush()
         self.redraft(session, row)
 
-    def _raise_urgency(self, session: Session, floors: dict[int, Urgency]) -> None:
+    def _raise_urgency(self, session: Session, floors: dict[int, Urgency]) -> dict[int, Urgency]:
+        """Raise the members below their incident's floor (and only those); returns their new urgency."""
+        raised: dict[int, Urgency] = {}
         if not floors:
-            return
-        rows = session.scalars(select(ClassificationRow).where(ClassificationRow.mention_pk.in_(list(floors))))
-        for row in rows:
-            floor = floors[row.mention_pk]
-            base = Urgency(row.base_urgency)
-            effective = base if base.rank >= floor.rank else floor
-            if effective.value != row.urgency:
-                row.urgency = effective.value
-                reason = f"part of an incident → at least {floor.value}"
-                if reason not in (row.reasons or []):
-                    row.reasons = [*(row.reasons or []), reason]
-        session.flush()
+            return raised
+        by_floor: dict[Urgency, list[int]] = {}
+        for pk, floor in floors.items():
+            by_floor.setdefault(floor, []).append(pk)
+        changes = []
+        for floor, pks in by_floor.items():
+            below = [u.value for u in Urgency if u.rank < floor.rank]
+            for chunk in _chunks(sorted(pks)):
+                rows = session.execute(
+                    select(
+                        ClassificationRow.mention_pk, ClassificationRow.base_urgency, ClassificationRow.reasons
+                    ).where(ClassificationRow.mention_pk.in_(chunk), ClassificationRow.urgency.in_(below))
+                )
+                for pk, base, reasons in rows:
+                    effective = Urgency(base) if Urgency(base).rank >= floor.rank else floor
+                    reason = f"part of an incident → at least {floor.value}"
+                    reasons = list(reasons or [])
+                    if reason not in reasons:
+                        reasons.append(reason)
+                    changes.append({"b_pk": pk, "urgency": effective.value, "reasons": reasons})
+                    raised[pk] = effective
+        if changes:
+            table = ClassificationRow.__table__
+            session.connection().execute(
+                update(table)
+                .where(table.c.mention_pk == bindparam("b_pk"))
+                .values(urgency=bindparam("urgency"), reasons=bindparam("reasons")),
+                changes,
+            )
+        return raised
 
     def redraft(self, session: Session, row: MentionRow) -> ReplyDraft | None:
         """Draft one stored mention again (after a correction); None when it is not a complaint."""
@@ -234,40 +265,102 @@ class Pipeline:
         if not verdict.is_complaint:
             return None
         incident = open_incident_of(session, row.pk)
-        draft = self._draft_one(row, verdict, incident)
-        _store_draft(session, row.pk, session.get(ReplyDraftRow, row.pk), draft)
+        draft = self._draft_mention(mention_from_row(row), verdict, incident)
+        _store_draft(session, row.pk, session.get(ReplyDraftRow, row.pk), draft, draft_inputs(verdict, incident))
         return draft
 
-    def _draft_one(
-        self, row: MentionRow, classification: Classification, incident: IncidentContext | None
+    def _draft_mention(
+        self, mention: Mention, classification: Classification, incident: IncidentContext | None
     ) -> ReplyDraft:
         try:
-            return self.replies.draft(mention_from_row(row), classification, incident)
+            return self.replies.draft(mention, classification, incident)
         except Exception as exc:  # noqa: BLE001 - a failed draft is shown as needing review, not lost
-            log.exception("reply drafting failed for %s:%s", row.platform, row.external_id)
+            log.exception("reply drafting failed for %s:%s", mention.platform, mention.id)
             return ReplyDraft(text="", lang=classification.lang, ok=False, problems=(f"drafting failed: {exc}",))
 
-    def _draft(self, session: Session, mention_pks: set[int], memberships: dict[int, IncidentContext]) -> None:
-        if not mention_pks:
+    def _draft_new(
+        self, drafts: Sequence[tuple[int, Mention, Classification, IncidentContext | None]], session: Session
+    ) -> None:
+        """Draft this batch's complaints (nothing is stored for them yet)."""
+        rows = []
+        for pk, mention, verdict, incident in drafts:
+            draft = self._draft_mention(mention, verdict, incident)
+            rows.append(_draft_values(pk, draft, draft_inputs(verdict, incident)))
+        if rows:
+            session.execute(insert(ReplyDraftRow), rows)
+
+    def _redraft_members(
+        self, session: Session, memberships: dict[int, IncidentContext], raised: dict[int, Urgency]
+    ) -> None:
+        """Draft again the stored complaints whose incident (or urgency) changed, where the inputs really moved."""
+        if not memberships:
             return
-        pairs = session.execute(
-            select(MentionRow, ClassificationRow)
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .where(MentionRow.pk.in_(list(mention_pks)))
-        ).all()
-        existing = {
-            draft.mention_pk: draft
-            for draft in session.scalars(select(ReplyDraftRow).where(ReplyDraftRow.mention_pk.in_(list(mention_pks))))
-        }
-        for row, classification_row in pairs:
-            if not classification_row.is_complaint:
-                continue
-            draft = self._draft_one(row, _classification_of(classification_row), memberships.get(row.pk))
-            _store_draft(session, row.pk, existing.get(row.pk), draft)
-        session.flush()
+        fresh, stale = [], []
+        for chunk in _chunks(sorted(memberships)):
+            pairs = session.execute(
+                select(MentionRow, ClassificationRow, ReplyDraftRow.inputs)
+                .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
+                .outerjoin(ReplyDraftRow, ReplyDraftRow.mention_pk == MentionRow.pk)
+                .where(MentionRow.pk.in_(chunk))
+            ).all()
+            for row, classification_row, stored_inputs in pairs:
+                if not classification_row.is_complaint:
+                    continue
+                verdict = _classification_of(classification_row)
+                if row.pk in raised:
+                    verdict = _floored(verdict, raised[row.pk])
+                incident = memberships[row.pk]
+                inputs = draft_inputs(verdict, incident)
+                if inputs == stored_inputs:
+                    continue
+                draft = self._draft_mention(mention_from_row(row), verdict, incident)
+                (stale if stored_inputs is not None else fresh).append(_draft_values(row.pk, draft, inputs))
+        if fresh:
+            session.execute(insert(ReplyDraftRow), fresh)
+        if stale:
+            table = ReplyDraftRow.__table__
+            columns = [c for c in stale[0] if c != "mention_pk"]
+            session.connection().execute(
+                update(table).where(table.c.mention_pk == bindparam("b_pk")).values({c: bindparam(c) for c in columns}),
+                [{"b_pk": r["mention_pk"], **{c: r[c] for c in columns}} for r in stale],
+            )
 
 
-def _store_draft(session: Session, mention_pk: int, stored: ReplyDraftRow | None, draft: ReplyDraft) -> None:
+def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
+
+
+def _floored(verdict: Classification, urgency: Urgency | None) -> Classification:
+    if urgency is None or urgency.rank <= verdict.urgency.rank:
+        return verdict
+    return replace(verdict, urgency=urgency)
+
+
+def draft_inputs(verdict: Classification, incident: IncidentContext | None) -> str:
+    """What a draft depends on besides the mention itself: the same inputs give the same draft."""
+    open_incident = incident is not None and incident.status in OPEN_INCIDENT_STATUSES
+    where = f"{incident.id}/{incident.size}" if open_incident and incident is not None else ""
+    return f"{verdict.lang}|{verdict.category}|{verdict.urgency.value}|{where}"
+
+
+def _draft_values(pk: int, draft: ReplyDraft, inputs: str) -> dict[str, object]:
+    return {
+        "mention_pk": pk,
+        "text": draft.text,
+        "lang": draft.lang,
+        "ok": draft.ok,
+        "problems": list(draft.problems),
+        "template": draft.template,
+        "needs_dm": draft.needs_dm,
+        "drafted_at": now_utc(),
+        "inputs": inputs,
+    }
+
+
+def _store_draft(
+    session: Session, mention_pk: int, stored: ReplyDraftRow | None, draft: ReplyDraft, inputs: str
+) -> None:
     if stored is None:
         stored = ReplyDraftRow(mention_pk=mention_pk)
         session.add(stored)
@@ -278,3 +371,4 @@ def _store_draft(session: Session, mention_pk: int, stored: ReplyDraftRow | None
     stored.template = draft.template
     stored.needs_dm = draft.needs_dm
     stored.drafted_at = now_utc()
+    stored.inputs = inputs

@@ -2,35 +2,41 @@
 
 The usual rate for hour H is the complaint count of the same category in the
 same clock hour on each of the previous `baseline_days` days (days with no
-stored mention at all, e.g. before monitoring began, do not count). An hour is a burst when its count is at
-least `min_count`, above mean + z·σ of that baseline, and that unlikely under
-a Poisson law with the baseline mean (p < `p_value`).
+stored complaint at all, e.g. before monitoring began, do not count). An hour is
+a burst when its count is at least `min_count`, above mean + z·σ of that
+baseline, and that unlikely under a Poisson law with the baseline mean (p < `p_value`).
 
 A burst is stored as an incident row with id BURST-<yyyymmdd>-<hh>-<category>
 and `summary.kind == "burst"`; its members are that hour's complaints. Bursts
 are shown and exported with incidents, but do not raise member urgency.
+
+The counts come from the incident engine's category rates (in memory), so judging
+an hour costs the same however much history is stored.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scipy.stats import poisson
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from monitor.incidents.baseline import HOUR_S, CategoryRates, to_datetime
+from monitor.incidents.groups import Report
 from monitor.incidents.settings import BurstSettings, IncidentSettings
-from monitor.models import Urgency, utc
-from monitor.stages import StoredComplaint
+from monitor.incidents.stats import poisson_tail
+from monitor.models import Urgency
 from monitor.storage.repository import upsert_incident
-from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, LabelRow, MentionRow
+from monitor.storage.schema import IncidentMemberRow, IncidentRow, MentionRow
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+
+Slots = dict[str, set[datetime]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,7 @@ def judge(count: int, baseline: Sequence[int], settings: BurstSettings) -> Verdi
     threshold = mean + settings.z * max(spread, math.sqrt(mean), 1.0)
     if count <= threshold:
         return None
-    p = float(poisson.sf(count - 1, max(mean, 0.1)))
+    p = poisson_tail(count, max(mean, 0.1))
     if p >= settings.p_value:
         return None
     return Verdict(count, round(mean, 3), round(spread, 3), p)
@@ -65,161 +71,87 @@ def burst_id(category: str, hour: datetime) -> str:
     return f"BURST-{hour:%Y%m%d-%H}-{category}"[:64]
 
 
-def _category_rows(session: Session, category: str, since: datetime, until: datetime) -> list[tuple]:
-    category_col = func.coalesce(LabelRow.category, ClassificationRow.category)
-    is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
-    return list(
-        session.execute(
-            select(MentionRow.pk, MentionRow.created_at, MentionRow.author, MentionRow.platform)
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(
-                category_col == category,
-                is_complaint.is_(True),
-                MentionRow.created_at >= since,
-                MentionRow.created_at < until,
-            )
-        ).all()
-    )
-
-
-def _day(dt: datetime) -> datetime:
-    return dt.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-class _Coverage:
-    """Whether the store holds any mention on a day: days before monitoring began are not 'zero complaints'."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.known: dict[datetime, bool] = {}
-
-    def __call__(self, day: datetime) -> bool:
-        if day not in self.known:
-            pk = self.session.scalar(
-                select(MentionRow.pk).where(MentionRow.created_at >= day, MentionRow.created_at < day + DAY).limit(1)
-            )
-            self.known[day] = pk is not None
-        return self.known[day]
-
-
-def _opened_days(session: Session, days: set[datetime], batch_pks: set[int]) -> list[datetime]:
-    """Days on which this batch holds the only mentions: they change every category's baseline."""
-    opened = []
-    for day in sorted(days):
-        other = session.scalar(
-            select(MentionRow.pk)
-            .where(MentionRow.created_at >= day, MentionRow.created_at < day + DAY, MentionRow.pk.notin_(batch_pks))
-            .limit(1)
-        )
-        if other is None:
-            opened.append(day)
-    return opened
-
-
-def _slots_to_judge(
-    session: Session, settings: IncidentSettings, touched: dict[str, set[datetime]], opened: list[datetime]
-) -> dict[str, set[datetime]]:
-    burst = settings.burst
-    span = burst.baseline_days * DAY
-    slots: dict[str, set[datetime]] = {}
-    for category, hours in touched.items():
-        # Each touched hour, and the same clock hour on the days whose baseline it is part of.
-        slots[category] = {hour + k * DAY for hour in hours for k in range(0, burst.baseline_days + 1)}
-    if opened:
-        low, high = opened[0], opened[-1] + span + DAY
-        category_col = func.coalesce(LabelRow.category, ClassificationRow.category)
-        is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
-        rows = session.execute(
-            select(category_col, MentionRow.created_at)
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(is_complaint.is_(True), MentionRow.created_at >= low, MentionRow.created_at < high)
-        ).all()
-        counts = Counter((category, floor_hour(utc(at))) for category, at in rows)
-        for (category, hour), count in counts.items():
-            if count >= burst.min_count:
-                slots.setdefault(category, set()).add(hour)
-        for row in session.scalars(
-            select(IncidentRow).where(
-                IncidentRow.id.startswith("BURST-"), IncidentRow.first_seen >= low, IncidentRow.first_seen < high
-            )
-        ):
-            slots.setdefault(row.category, set()).add(floor_hour(utc(row.first_seen)))
+def touched_slots(reports: Iterable[Report]) -> Slots:
+    """The (category, clock hour) slots these complaints count in."""
+    slots: Slots = {}
+    for report in reports:
+        slots.setdefault(report.category, set()).add(floor_hour(report.created_at))
     return slots
 
 
-def update_bursts(session: Session, settings: IncidentSettings, complaints: Sequence[StoredComplaint]) -> set[str]:
-    """Re-judge every hour slot whose count or baseline this batch may have changed.
+def merge_slots(into: Slots, more: Slots) -> None:
+    for category, hours in more.items():
+        into.setdefault(category, set()).update(hours)
 
-    That is each touched hour and the same clock hour on the following `baseline_days` days; and when
-    the batch holds a day's first mentions (a new day, or history arriving late), every slot whose
-    baseline includes that day. The result depends on the stored complaints only, not on batch order.
-    """
-    burst = settings.burst
-    newest = session.scalar(select(func.max(MentionRow.created_at)))
-    if newest is None:
-        return set()
-    newest = utc(newest)
-    touched: dict[str, set[datetime]] = {}
-    for complaint in complaints:
-        touched.setdefault(complaint.classification.category, set()).add(floor_hour(utc(complaint.mention.created_at)))
-    days = {_day(hour) for hours in touched.values() for hour in hours}
-    opened = _opened_days(session, days, {c.mention_pk for c in complaints})
-    coverage = _Coverage(session)
-    span = burst.baseline_days * DAY
+
+def follow(slots: Slots, days: int) -> Slots:
+    """Each slot and the same clock hour on the following `days` days (whose baseline it is part of)."""
+    return {category: {hour + k * DAY for hour in hours for k in range(days + 1)} for category, hours in slots.items()}
+
+
+def update(
+    session: Session, settings: IncidentSettings, rates: CategoryRates, slots: Slots, newest: datetime
+) -> set[str]:
+    """Judge each slot again from the engine's category rates; write, update or drop its burst row."""
+    verdicts: dict[str, tuple[str, datetime, Verdict | None, int]] = {}
+    for category, hours in sorted(slots.items()):
+        for slot in sorted(h for h in hours if h <= newest):
+            verdict, days = _verdict(settings.burst, rates, category, slot)
+            verdicts[burst_id(category, slot)] = (category, slot, verdict, days)
+    ids = sorted(verdicts)
+    stored: dict[str, IncidentRow] = {}
+    for start in range(0, len(ids), 500):
+        stored.update(
+            (r.id, r) for r in session.scalars(select(IncidentRow).where(IncidentRow.id.in_(ids[start : start + 500])))
+        )
     changed: set[str] = set()
-    for category, slots in sorted(_slots_to_judge(session, settings, touched, opened).items()):
-        ordered = sorted(slot for slot in slots if slot <= newest)
-        if not ordered:
+    for bid in ids:
+        category, slot, verdict, days = verdicts[bid]
+        row = stored.get(bid)
+        if verdict is None:
+            if row is not None:
+                session.delete(row)
+                changed.add(bid)
             continue
-        rows = _category_rows(session, category, ordered[0] - span, ordered[-1] + HOUR)
-        by_hour: dict[datetime, list[tuple]] = {}
-        for row in rows:
-            by_hour.setdefault(floor_hour(utc(row[1])), []).append(row)
-        for slot in ordered:
-            if slot not in by_hour and session.get(IncidentRow, burst_id(category, slot)) is None:
-                continue
-            changed |= _judge_slot(session, settings, category, slot, coverage, by_hour, newest)
+        if _write(session, settings, rates, category, slot, verdict, days, row, newest):
+            changed.add(bid)
     return changed
 
 
-def _judge_slot(
+def _verdict(burst: BurstSettings, rates: CategoryRates, category: str, slot: datetime) -> tuple[Verdict | None, int]:
+    start = slot.timestamp()
+    count = rates.count(category, start, start + HOUR_S)
+    if count < burst.min_count:
+        return None, 0
+    offsets = rates.coverage.covered_offsets(start, burst.baseline_days)
+    baseline = [rates.count(category, start - k * 86400.0, start - k * 86400.0 + HOUR_S) for k in offsets]
+    return judge(count, baseline, burst), len(offsets)
+
+
+def _write(
     session: Session,
     settings: IncidentSettings,
+    rates: CategoryRates,
     category: str,
     slot: datetime,
-    coverage: _Coverage,
-    by_hour: dict[datetime, list[tuple]],
+    verdict: Verdict,
+    days: int,
+    row: IncidentRow | None,
     newest: datetime,
-) -> set[str]:
-    burst = settings.burst
-    rows = by_hour.get(slot, [])
-    if len(rows) < burst.min_count:
-        baseline: list[int] = []  # cannot be a burst: spare the coverage look-ups
-    else:
-        baseline = [
-            len(by_hour.get(slot - k * DAY, []))
-            for k in range(1, burst.baseline_days + 1)
-            if coverage(_day(slot - k * DAY))
-        ]
-    verdict = judge(len(rows), baseline, burst)
+) -> bool:
     bid = burst_id(category, slot)
-    row = session.get(IncidentRow, bid)
-    if verdict is None:
-        if row is None:
-            return set()
-        session.delete(row)
-        return {bid}
-    authors = {r[2] for r in rows}
-    times = sorted(utc(r[1]) for r in rows)
+    times, pks = rates.hour(category, slot.timestamp())
+    rows = session.execute(
+        select(MentionRow.pk, MentionRow.author, MentionRow.platform).where(MentionRow.pk.in_(pks))
+    ).all()
+    authors = {author for _, author, _ in rows}
     status = "resolved" if newest - (slot + HOUR) >= settings.resolve_after else "active"
     values = {
         "title": f"Burst: {verdict.count} {category} complaints in one hour (usually {verdict.expected:g})",
         "category": category,
         "status": status,
-        "first_seen": times[0],
-        "last_seen": times[-1],
+        "first_seen": to_datetime(times[0]),
+        "last_seen": to_datetime(times[-1]),
         "size": verdict.count,
         "author_count": len(authors),
         "urgency": Urgency.HIGH.value,
@@ -229,19 +161,22 @@ def _judge_slot(
             "hour": slot.isoformat(),
             "expected_per_hour": verdict.expected,
             "baseline_spread": verdict.spread,
-            "baseline_days": len(baseline),
+            "baseline_days": days,
             "p_value": verdict.p_value,
             "peak_per_hour": verdict.count,
             "authors": len(authors),
-            "platforms": dict(sorted(Counter(r[3] for r in rows).items())),
+            "platforms": dict(sorted(Counter(platform for _, _, platform in rows).items())),
         },
     }
     if row is not None and all(getattr(row, k) == v for k, v in values.items()):
-        return set()
-    row = upsert_incident(session, bid, values, row)
+        return False
+    upsert_incident(session, bid, values, row)
     session.execute(delete(IncidentMemberRow).where(IncidentMemberRow.incident_id == bid))
     session.execute(
         IncidentMemberRow.__table__.insert(),
-        [{"incident_id": bid, "mention_pk": r[0], "similarity": 0.0, "joined_at": utc(r[1])} for r in rows],
+        [
+            {"incident_id": bid, "mention_pk": pk, "similarity": 0.0, "joined_at": to_datetime(at)}
+            for at, pk in zip(times, pks, strict=True)
+        ],
     )
-    return {bid}
+    return True

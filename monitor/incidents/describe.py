@@ -1,15 +1,12 @@
-"""What a person sees of a group: its key terms, title and summary facts."""
+"""What a person sees of an incident: its key terms, title and summary facts (from its running totals)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from monitor.incidents.engine import Group, Member
-from monitor.incidents.text import GENERIC
+from monitor.incidents.groups import Facts, Group
 
-NEGATIONS = frozenset({"not", "cannot"})
 VERB_FORMS = {
     "arrive": "arriving",
     "login": "logging in",
@@ -46,42 +43,14 @@ STATES = {
     "cancel": "cancelled",
 }
 """Canonical words that say what state the subject is in ('refund late', 'balance deducted')."""
-EXAMPLES = 3
 EXAMPLE_CHARS = 200
 
 
-def key_terms(members: list[Member], limit: int = 5) -> list[str]:
-    """The words most authors used, in the form they wrote them ('OTP', 'QRIS', '5.2')."""
-    per_author: dict[str, set[str]] = {}
-    surfaces: dict[str, Counter[str]] = {}
-    for member in members:
-        feats = member.report.features
-        per_author.setdefault(member.report.author, set()).update(feats.words)
-        for word, surface in feats.surfaces.items():
-            surfaces.setdefault(word, Counter())[surface] += 1
-    counts: Counter[str] = Counter()
-    for words in per_author.values():
-        counts.update(w for w in words if w not in NEGATIONS)
-    ranked = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0] in GENERIC, wc[0]))
-    out = []
-    for word, _ in ranked[:limit]:
-        forms = surfaces.get(word)
-        out.append(_surface(word, forms))
-    return out
-
-
-def _surface(word: str, forms: Counter[str] | None) -> str:
-    if word in VERB_FORMS or not forms:
-        return word
-    best = min(forms.items(), key=lambda fc: (-fc[1], fc[0]))[0]
-    return best if best.isupper() or any(ch.isdigit() for ch in best) else word
-
-
-def title(members: list[Member], category: str, terms: list[str] | None = None) -> str:
-    """E.g. 'OTP / code not arriving — access_login'. `terms`: key_terms(members) if already known."""
-    terms = (terms if terms is not None else key_terms(members))[:4]
-    negated = sum(1 for m in members if NEGATIONS & set(m.report.features.words))
-    mostly_negated = negated * 2 >= len(members)
+def title(facts: Facts, category: str, terms: list[str] | None = None) -> str:
+    """E.g. 'OTP / code not arriving — access_login'. `terms`: facts.key_terms() if already known."""
+    terms = (terms if terms is not None else facts.key_terms())[:4]
+    members = max(1, facts.size)
+    mostly_negated = facts.negated * 2 >= members
     nouns = [t for t in terms if t.lower() not in VERB_FORMS and t.lower() not in STATES][:2]
     predicates = [t.lower() for t in terms if t.lower() in VERB_FORMS or t.lower() in STATES]
     phrase = " / ".join(nouns)
@@ -89,9 +58,7 @@ def title(members: list[Member], category: str, terms: list[str] | None = None) 
         first = predicates[0]
         if first in STATES:
             predicate = STATES[first]
-        elif first in CAN_NOT_FORMS and 2 * sum(1 for m in members if "cannot" in m.report.features.words) >= len(
-            members
-        ):
+        elif first in CAN_NOT_FORMS and 2 * facts.cannot >= members:
             predicate = f"can't {CAN_NOT_FORMS[first]}"
         else:
             predicate = f"not {VERB_FORMS[first]}" if mostly_negated else VERB_FORMS[first]
@@ -104,45 +71,45 @@ def title(members: list[Member], category: str, terms: list[str] | None = None) 
     return f"{phrase} — {category}"
 
 
-def _hour(dt: datetime) -> datetime:
-    return dt.replace(minute=0, second=0, microsecond=0)
+def _hour(index: int) -> str:
+    return datetime.fromtimestamp(index * 3600, UTC).isoformat()
 
 
-def summary(group: Group, extra: dict[str, Any] | None = None, terms: list[str] | None = None) -> dict[str, Any]:
+def summary(group: Group, terms: list[str]) -> dict[str, Any]:
     """Facts for a person at a glance; JSON-ready."""
-    members = sorted(group.members, key=lambda m: m.report.order_key)
-    per_hour = Counter(_hour(m.report.created_at) for m in members)
-    last = group.last_seen
-    growth = sum(1 for m in members if last is not None and m.report.created_at > last - timedelta(hours=1))
-    seen_authors: set[str] = set()
-    examples = []
-    for member in members:
-        report = member.report
-        if report.author in seen_authors:
-            continue
-        seen_authors.add(report.author)
-        examples.append(
-            {
-                "mention_pk": report.pk,
-                "platform": report.platform,
-                "id": report.external_id,
-                "created_at": report.created_at.isoformat(),
-                "text": report.text[:EXAMPLE_CHARS],
-            }
-        )
-        if len(examples) >= EXAMPLES:
-            break
-    out: dict[str, Any] = {
+    facts = group.facts
+    assert facts is not None and group.last_seen is not None
+    last = group.last_seen.timestamp()
+    peak_hour, peak = max(facts.per_hour.items(), key=lambda hc: (hc[1], -hc[0]), default=(0, 0))
+    return {
         "kind": "text",
-        "peak_per_hour": max(per_hour.values(), default=0),
-        "platforms": dict(sorted(Counter(m.report.platform for m in members).items())),
-        "languages": dict(sorted(Counter(m.report.lang or "?" for m in members).items())),
-        "authors": group.author_count,
-        "members_last_hour": growth,
-        "examples": examples,
-        "key_terms": terms if terms is not None else key_terms(members),
-        "merged_at": group.merged_at.isoformat() if group.merged_at else None,
+        "peak_per_hour": peak,
+        "peak_hour": _hour(peak_hour) if peak else None,
+        "per_hour": {_hour(h): n for h, n in sorted(facts.per_hour.items())},
+        "platforms": dict(sorted(facts.platforms.items())),
+        "languages": dict(sorted(facts.languages.items())),
+        "authors": len(facts.authors),
+        "members_last_hour": sum(1 for m in group.live if m.report.at > last - 3600),
+        "examples": [
+            {
+                "mention_pk": r.pk,
+                "platform": r.platform,
+                "id": r.external_id,
+                "created_at": r.created_at.isoformat(),
+                "text": r.text[:EXAMPLE_CHARS],
+            }
+            for r in facts.examples
+        ],
+        "key_terms": terms,
+        "raised_at": group.raised_at.isoformat() if group.raised_at else None,
+        "raised_by": group.raised_by,
+        "usual": {
+            "expected": group.usual,
+            "observed": group.observed,
+            "judged_by": group.usual_how,
+            "days": group.usual_days,
+        },
+        "recurred_from": group.recurred_from,
+        "recurred_as": list(group.recurred_as),
+        "merged_at": group.closed_at.isoformat() if group.close_reason == "merged" and group.closed_at else None,
     }
-    if extra:
-        out.update(extra)
-    return out

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.durations import Duration
+from monitor.incidents.stats import AnomalySettings
 from monitor.models import Urgency
 
 
@@ -28,37 +29,67 @@ class BurstSettings(BaseModel):
     """Days of stored history needed before bursts are judged (none before: no baseline)."""
 
 
+class AnomalyConfig(BaseModel):
+    """When a group of alike complaints is an incident: clearly above its usual level for that time of day."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    baseline_days: int = Field(7, ge=1, le=60)
+    """The usual level is the same window at the same clock time on this many previous days."""
+    min_history_days: int = Field(3, ge=1)
+    """Covered days needed for that; with fewer (a new installation) the trailing day is the usual level."""
+    ratio: float = Field(3.0, ge=1)
+    """Distinct authors in the window must be at least this many times the usual count…"""
+    p_value: float = Field(0.001, gt=0, lt=1)
+    """…and this unlikely under a Poisson law at the usual count."""
+    least_usual: float = Field(0.1, gt=0)
+    """The usual count assumed when the history holds none (never seen is not impossible)."""
+
+    def engine_settings(self) -> AnomalySettings:
+        return AnomalySettings(
+            baseline_days=self.baseline_days,
+            min_history_days=self.min_history_days,
+            ratio=self.ratio,
+            p_value=self.p_value,
+            least_usual=self.least_usual,
+        )
+
+
 class IncidentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_authors: int = Field(3, ge=1)
-    """Distinct authors, within one `window`, before a group of complaints is an incident (one person counts once)."""
+    """Distinct authors, within one `window`, before a group of complaints can be an incident (one person counts
+    once). It must also be above its usual level (see `anomaly`)."""
     active_authors: int = Field(5, ge=1)
     """Distinct authors from which an incident is `active` rather than `emerging`."""
     window: Duration = timedelta(hours=2)
     """How close in event time reports must be to group (a group that is not an incident closes after this)."""
     resolve_after: Duration = timedelta(hours=6)
-    """An incident with no new member for this long is resolved."""
+    """An incident back at its usual level (or with no new member) for this long is resolved."""
+    recur_within: Duration = timedelta(days=7)
+    """A new incident alike to one resolved within this time is linked to it as a recurrence."""
     similarity: float = Field(0.35, gt=0, le=1)
     """How alike (0–1) a complaint must be to a group's reports to join it."""
     merge_similarity: float = Field(0.5, gt=0, le=1)
     """How alike two groups must be to merge into one."""
     category_weight: float = Field(0.5, ge=0, le=1)
-    """Added to the text similarity (0–1) when a complaint shares the group's specific category
-    (not `other`) while that category runs hot (see `category_authors`)."""
+    """Added to the text similarity (0–1), times the share of the category's volume above its usual level,
+    when a complaint shares the group's specific category (not `other`) while that category is itself
+    anomalous in the trailing `category_window`. A category at its normal rate adds nothing."""
     category_window: Duration = timedelta(hours=1)
     category_authors: int = Field(3, ge=1)
-    """A category runs hot with this many distinct authors within the trailing `category_window`;
-    only then does sharing it make differently worded complaints one incident."""
+    """A category is never anomalous with fewer distinct authors than this within `category_window`."""
     category_penalty: float = Field(0.1, ge=0, le=1)
     """Subtracted from the similarity when two complaints have different specific categories."""
     key_terms: list[str] = Field(default_factory=list)
     """Product names, features, error words that weigh extra when two complaints share them."""
     urgency_by_authors: dict[int, Urgency] = Field(default_factory=lambda: {3: Urgency.HIGH, 10: Urgency.CRITICAL})
     """Distinct authors → the least urgency the incident and each of its members get."""
+    anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
     burst: BurstSettings = Field(default_factory=BurstSettings)
 
-    @field_validator("window", "resolve_after", "category_window")
+    @field_validator("window", "resolve_after", "category_window", "recur_within")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):

@@ -1,42 +1,55 @@
-"""The database side of incident assignment: a thin adapter around the in-memory engine.
+"""The database side of incident assignment: the in-memory engine, kept live, saved and restored.
 
-Each call replays, in event-time order, every stored complaint from the
-earliest one in the batch onwards, starting from the groups as they stood
-just before that moment (rebuilt from `incident_members`, whose `joined_at`
-is the event time a mention joined). Because the engine is causal, this gives
-the same groups and ids as one in-order pass over all history, whatever order
-the batches arrived in. In-order polling replays only the new batch.
+In the usual case (batches in event-time order, one writer) the engine lives on in
+memory between batches and each batch costs only its own reports: no history is
+re-read. The `incident_state` row's generation, bumped by every batch in the same
+transaction, tells a process whether its engine is still the current one; when it is
+not (another process wrote, a batch rolled back, the process is new) or a batch
+reaches back before what the engine has placed, the engine is rebuilt:
 
-Groups that never had `min_authors` distinct authors within one `window`
-are stored with status `candidate` (so the replay can resume them); they are
-not incidents and are never exported, shown, alerted or counted.
+1. load the newest checkpoint (`incident_checkpoints`, the engine's saved state)
+   that lies before the batch's first report, or start empty;
+2. refill its baselines from the stored complaints before that point;
+3. replay every stored complaint after it, in event-time order.
+
+Everything the old engine wrote after that checkpoint (member rows and checkpoints
+with a later epoch) is replaced, and incidents it announced that the replay no longer
+makes point to their heir. Because the engine is causal, the result is the one a
+single in-order pass would give, whatever order the batches arrived in; a crash
+loses nothing, since the checkpoint, the rows and the generation commit together.
+
+Only incidents are stored; a hidden candidate group lives in the engine (and its
+checkpoints) alone.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from monitor.incidents import describe
+from monitor.incidents import bursts, describe, snapshot
 from monitor.incidents.alerts import Notifier, compose, due_thresholds
-from monitor.incidents.bursts import update_bursts
-from monitor.incidents.engine import Engine, EngineConfig, Group, Member, Report, make_report
+from monitor.incidents.baseline import DAY_S, HOUR_S, timestamp, to_datetime
+from monitor.incidents.engine import Changes, Engine, EngineConfig, make_report
+from monitor.incidents.groups import Group, Report
 from monitor.incidents.settings import AlertSettings, IncidentSettings
-from monitor.incidents.text import tokens
-from monitor.models import IncidentContext, Urgency, utc
+from monitor.incidents.text import features, tokens
+from monitor.incidents.visibility import BURST_PREFIX, OPEN_STATUSES
+from monitor.models import IncidentContext, Urgency, size_bucket, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
 from monitor.storage.schema import (
     ClassificationRow,
+    IncidentCheckpointRow,
     IncidentMemberRow,
     IncidentRow,
+    IncidentStateRow,
     LabelRow,
     MentionRow,
     now_utc,
@@ -44,15 +57,19 @@ from monitor.storage.schema import (
 
 log = logging.getLogger(__name__)
 
-REPORT_CACHE = 50_000
-
-CANDIDATE = "candidate"
 EMERGING = "emerging"
 ACTIVE = "active"
 RESOLVED = "resolved"
 MERGED = "merged"
 VISIBLE_STATUSES = (EMERGING, ACTIVE, RESOLVED, MERGED)
-"""Statuses of real incidents; `candidate` rows are internal bookkeeping."""
+REPLAY_CHUNK = 2000
+"""Reports replayed between two writes (bounds memory when a whole history is replayed)."""
+CHECKPOINT_EVERY = 5000
+"""Complaints between two checkpoints (a rebuild replays at most about this many)."""
+CHECKPOINT_KEEP = timedelta(days=30)
+_IN_CHUNK = 500
+
+OrderKey = tuple[datetime, str, str]
 
 
 def brand_words(terms: Iterable[str]) -> frozenset[str]:
@@ -71,241 +88,238 @@ def engine_config(settings: IncidentSettings, brand_terms: Iterable[str] = ()) -
         category_weight=settings.category_weight,
         category_window=settings.category_window,
         category_authors=settings.category_authors,
+        anomaly=settings.anomaly.engine_settings(),
+        category_baseline_days=settings.burst.baseline_days,
+        recur_within=settings.recur_within,
         key_terms=frozenset(t.lower() for t in settings.key_terms),
         ignore_terms=brand_words(brand_terms),
     )
 
 
-@dataclass(slots=True)
-class _Stored:
-    """An incident row's facts before this call, to tell what changed."""
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """Keeps each IN (...) under every database's bound-parameter limit."""
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
 
-    size: int
-    author_count: int
-    status: str
-    merged_into: str | None
+
+def _order_key(created_at: datetime, platform: str, external_id: str) -> OrderKey:
+    return (utc(created_at), platform, external_id)
+
+
+@dataclass(slots=True)
+class _Lineage:
+    """The live engine of this process and what it corresponds to in the store."""
+
+    engine: Engine
+    generation: int
+    epoch: int
+    """The checkpoint the engine descends from (rows it writes carry it)."""
+    since_checkpoint: int = 0
 
 
 class StoredIncidentAssigner:
-    """IncidentAssigner backed by the incidents / incident_members tables."""
+    """IncidentAssigner backed by the incidents / incident_members tables and engine checkpoints."""
 
     def __init__(self, settings: IncidentSettings, alerts: AlertSettings, brand_terms: Iterable[str] = ()) -> None:
         self.settings = settings
         self.alert_settings = alerts
         self.notifier = Notifier(alerts)
         self.config = engine_config(settings, brand_terms)
-        # Replays re-read the open incidents' reports every batch: keep their features.
-        self._reports: OrderedDict[tuple[int, str | None, int], Report] = OrderedDict()
+        self._live: _Lineage | None = None
+        self._undone: dict[str, list[int]] = {}
+        self.rebuilds = 0
 
-    # ---- reading -------------------------------------------------------------------------------
+    # ---- reports -------------------------------------------------------------------------------
 
-    def _report(self, mention: MentionRow, classification: ClassificationRow, label: LabelRow | None) -> Report:
-        category = (label.category if label and label.category else None) or classification.category
-        urgency = (label.urgency if label and label.urgency else None) or classification.base_urgency
+    def _report(
+        self,
+        *,
+        pk: int,
+        platform: str,
+        external_id: str,
+        author: str | None,
+        created_at: datetime,
+        text: str,
+        lang: str,
+        category: str | None,
+        urgency: str | None,
+    ) -> Report:
         try:
-            rank = Urgency(urgency).rank
+            rank = Urgency(urgency or "low").rank
         except ValueError:
             rank = Urgency.LOW.rank
-        key = (mention.pk, category, rank)
-        cached = self._reports.get(key)
-        if cached is not None:
-            self._reports.move_to_end(key)
-            return cached
-        report = self._build_report(mention, classification, category, rank)
-        self._reports[key] = report
-        if len(self._reports) > REPORT_CACHE:
-            self._reports.popitem(last=False)
-        return report
-
-    def _build_report(
-        self, mention: MentionRow, classification: ClassificationRow, category: str | None, rank: int
-    ) -> Report:
         return make_report(
             self.config,
-            pk=mention.pk,
-            platform=mention.platform,
-            external_id=mention.external_id,
-            author=(mention.author or f"?{mention.platform}:{mention.external_id}").lower(),
-            created_at=utc(mention.created_at),
+            pk=pk,
+            platform=platform,
+            external_id=external_id,
+            author=(author or f"?{platform}:{external_id}").lower(),
+            created_at=utc(created_at),
             category=category or "other",
-            text=mention.text,
+            text=text,
             urgency_rank=rank,
-            lang=classification.lang or mention.source_lang or "",
+            lang=lang,
         )
 
-    def _complaints_from(self, session: Session, start: datetime) -> list[Report]:
+    def _from_complaint(self, complaint: StoredComplaint) -> Report:
+        mention, verdict = complaint.mention, complaint.classification
+        return self._report(
+            pk=complaint.mention_pk,
+            platform=mention.platform,
+            external_id=mention.id,
+            author=mention.author,
+            created_at=mention.created_at,
+            text=mention.text,
+            lang=verdict.lang or mention.lang or "",
+            category=verdict.category,
+            urgency=verdict.urgency.value,
+        )
+
+    def _stored_reports(self, session: Session, where: Any, order: bool = True) -> Iterator[Report]:
+        """Complaints (a person's label winning) as Reports, streamed."""
+        is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
+        stmt = (
+            select(
+                MentionRow.pk,
+                MentionRow.platform,
+                MentionRow.external_id,
+                MentionRow.author,
+                MentionRow.created_at,
+                MentionRow.text,
+                MentionRow.source_lang,
+                ClassificationRow.lang,
+                func.coalesce(LabelRow.category, ClassificationRow.category),
+                func.coalesce(LabelRow.urgency, ClassificationRow.base_urgency),
+            )
+            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
+            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
+            .where(is_complaint.is_(True), where)
+        )
+        if order:
+            stmt = stmt.order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
+        for (
+            pk,
+            platform,
+            external_id,
+            author,
+            created_at,
+            text,
+            source_lang,
+            lang,
+            category,
+            urgency,
+        ) in session.execute(stmt.execution_options(yield_per=REPLAY_CHUNK)):
+            yield self._report(
+                pk=pk,
+                platform=platform,
+                external_id=external_id,
+                author=author,
+                created_at=created_at,
+                text=text,
+                lang=lang or source_lang or "",
+                category=category,
+                urgency=urgency,
+            )
+
+    def _reports_by_pk(self, session: Session) -> Any:
+        def fetch(pks: Iterable[int]) -> dict[int, Report]:
+            out: dict[int, Report] = {}
+            for chunk in _chunks(sorted(pks)):
+                for report in self._stored_reports(session, MentionRow.pk.in_(chunk), order=False):
+                    out[report.pk] = report
+            return out
+
+        return fetch
+
+    # ---- the live engine, or a rebuilt one --------------------------------------------------------
+
+    def _generation(self, session: Session) -> IncidentStateRow:
+        stmt = select(IncidentStateRow).where(IncidentStateRow.id == 1)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()  # one assignment at a time per database
+        row = session.scalar(stmt)
+        if row is None:
+            row = IncidentStateRow(id=1, generation=0)
+            session.add(row)
+            session.flush()
+        return row
+
+    def _checkpoint_before(self, session: Session, key: OrderKey) -> IncidentCheckpointRow | None:
+        rows = session.execute(
+            select(
+                IncidentCheckpointRow.id,
+                IncidentCheckpointRow.position_at,
+                IncidentCheckpointRow.position_platform,
+                IncidentCheckpointRow.position_external_id,
+            )
+            .where(IncidentCheckpointRow.position_at <= key[0])
+            .order_by(IncidentCheckpointRow.position_at.desc(), IncidentCheckpointRow.id.desc())
+        )
+        for cid, at, platform, external_id in rows:
+            if _order_key(at, platform, external_id) < key:
+                return session.get(IncidentCheckpointRow, cid)
+        return None
+
+    def _fill_baselines(self, session: Session, engine: Engine, position: OrderKey | None) -> None:
+        """The complaints before `position` that the baselines look back on."""
+        if position is None:
+            return
+        text_from = position[0] - timedelta(seconds=engine.history.span)
+        rate_from = position[0] - timedelta(seconds=engine.rates.span)
         is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
         rows = session.execute(
-            select(MentionRow, ClassificationRow, LabelRow)
+            select(
+                MentionRow.pk,
+                MentionRow.created_at,
+                MentionRow.platform,
+                MentionRow.external_id,
+                func.coalesce(LabelRow.category, ClassificationRow.category),
+            )
             .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
             .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(MentionRow.created_at >= start, is_complaint.is_(True))
+            .where(is_complaint.is_(True), MentionRow.created_at >= rate_from, MentionRow.created_at <= position[0])
             .order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
-        ).all()
-        return [self._report(m, c, lab) for m, c, lab in rows]
+        )
+        for pk, created_at, platform, external_id, category in rows:
+            if _order_key(created_at, platform, external_id) <= position:
+                engine.rates.add(category or "other", timestamp(utc(created_at)), pk)
+        text_rows = self._stored_reports(
+            session, (MentionRow.created_at >= text_from) & (MentionRow.created_at <= position[0])
+        )
+        for report in text_rows:
+            if report.order_key <= position:
+                engine.history.add(report.at, report.author, report.features.vector, report.features.norm2)
 
-    def _restore_groups(self, session: Session, start: datetime, engine: Engine) -> dict[str, IncidentRow]:
-        """Re-open every group as it stood just before `start`; returns the rows it came from."""
-        horizon = start - max(self.settings.window, self.settings.resolve_after)
-        rows = session.scalars(
-            select(IncidentRow).where(
-                IncidentRow.first_seen < start,
-                IncidentRow.last_seen >= horizon,
-            )
-        ).all()
-        alive = {}
-        for row in rows:
-            if (row.summary or {}).get("kind") == "burst":
-                continue
-            merged_at = (row.summary or {}).get("merged_at")
-            if row.merged_into and merged_at and datetime.fromisoformat(merged_at) < start:
-                continue
-            alive[row.id] = row
-        if not alive:
-            return {}
-        member_rows = session.execute(
-            select(IncidentMemberRow, MentionRow, ClassificationRow, LabelRow)
-            .join(MentionRow, MentionRow.pk == IncidentMemberRow.mention_pk)
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(IncidentMemberRow.incident_id.in_(list(alive)), IncidentMemberRow.joined_at < start)
-        ).all()
-        by_group: dict[str, list[Member]] = {}
-        for member, mention, classification, label in member_rows:
-            report = self._report(mention, classification, label)
-            by_group.setdefault(member.incident_id, []).append(Member(report, member.similarity, utc(member.joined_at)))
-        restored = {}
-        for gid in sorted(by_group):
-            members = sorted(by_group[gid], key=lambda m: (m.joined_at, m.report.order_key))
-            group = Group(id=gid, first=min((m.report for m in members), key=lambda r: r.order_key))
-            for member in members:
-                group.add(member, self.settings.window)
-            group.rebuild(self.settings.window)
-            group.update_raised(self.settings.min_authors, self.settings.window, full=True)
-            if engine._expires_at(group) < start:
-                continue
-            engine.restore(group)
-            restored[gid] = alive[gid]
-        return restored
-
-    # ---- writing -------------------------------------------------------------------------------
-
-    def _status(self, group: Group, newest: datetime) -> str:
-        if not group.raised:
-            return CANDIDATE  # even when absorbed by another group: it was never an incident
-        if group.merged_into:
-            return MERGED
-        assert group.last_seen is not None
-        if newest - group.last_seen >= self.settings.resolve_after:
-            return RESOLVED
-        if group.author_count < self.settings.active_authors:
-            return EMERGING
-        return ACTIVE
-
-    def _urgency(self, group: Group) -> Urgency:
-        highest = Urgency.from_rank(max((m.report.urgency_rank for m in group.members), default=0))
-        floor = self.settings.urgency_floor(group.author_count)
-        return highest if highest.rank >= floor.rank else floor
-
-    def _values(self, group: Group, kept: dict[str, Any], newest: datetime) -> dict[str, Any]:
-        """The incident row's columns for a group as the replay left it."""
-        shown = group.raised
-        terms = describe.key_terms(group.members) if shown else []
-        return {
-            "title": describe.title(group.members, group.category, terms) if shown else "",
-            "category": group.category,
-            "status": self._status(group, newest),
-            "first_seen": group.first_seen,
-            "last_seen": group.last_seen,
-            "size": group.size,
-            "author_count": group.author_count,
-            "urgency": self._urgency(group).value,
-            "key_terms": terms,
-            "summary": describe.summary(group, kept, terms)
-            if shown
-            else {"kind": "text", "merged_at": group.merged_at.isoformat() if group.merged_at else None},
-            "merged_into": group.merged_into,
-        }
-
-    def _write_groups(
-        self, session: Session, groups: Sequence[Group], start: datetime, newest: datetime
-    ) -> dict[str, IncidentRow]:
-        """Write the replayed groups in a few statements: rows, then their members from `start` on.
-
-        A replay rewrites every group open at `start` (hidden candidates included, since a later
-        replay restores from them), so this is the adapter's hot path: one SELECT for the existing
-        rows, UPDATEs only where a column changed, and bulk DELETE/INSERT for the members.
-        """
-        ids = [g.id for g in groups]
-        existing: dict[str, IncidentRow] = {}
-        for chunk in _chunks(ids):
-            existing.update((r.id, r) for r in session.scalars(select(IncidentRow).where(IncidentRow.id.in_(chunk))))
-        rows: dict[str, IncidentRow] = {}
-        for group in groups:
-            row = existing.get(group.id)
-            kept = {k: v for k, v in (row.summary or {}).items() if k == "alerts_sent"} if row is not None else {}
-            values = self._values(group, kept, newest)
-            if row is None:
-                row = IncidentRow(id=group.id, **values)
-                session.add(row)
-            else:
-                changed = {k: v for k, v in values.items() if getattr(row, k) != v}
-                for key, value in changed.items():
-                    setattr(row, key, value)
-                if changed:
-                    row.updated_at = now_utc()
-            rows[group.id] = row
-        session.flush()
-        for chunk in _chunks(ids):
-            session.execute(
-                delete(IncidentMemberRow).where(
-                    IncidentMemberRow.incident_id.in_(chunk), IncidentMemberRow.joined_at >= start
+    def _rebuild(self, session: Session, first: OrderKey) -> tuple[Engine, int, OrderKey | None, set[str]]:
+        """A fresh engine at the newest checkpoint before `first`; returns it, its epoch, its position and
+        the incidents open in it (their rows are rewritten after the replay)."""
+        self.rebuilds += 1
+        engine = Engine(self.config)
+        checkpoint = self._checkpoint_before(session, first)
+        position: OrderKey | None = None
+        epoch = 0
+        if checkpoint is not None:
+            try:
+                snapshot.load(checkpoint.state, engine, self._reports_by_pk(session))
+                position = snapshot.position(checkpoint.state)
+                epoch = checkpoint.id
+            except snapshot.SnapshotError as exc:
+                log.warning(
+                    "incident checkpoint %s unreadable (%s): replaying all stored complaints", checkpoint.id, exc
                 )
-            )
-        fresh = [
-            {"incident_id": g.id, "mention_pk": m.report.pk, "similarity": m.similarity, "joined_at": m.joined_at}
-            for g in groups
-            for m in g.members
-            if m.joined_at >= start
-        ]
-        if fresh:
-            session.execute(IncidentMemberRow.__table__.insert(), fresh)
-        return rows
-
-    def _retire_vanished(
-        self, session: Session, start: datetime, produced: dict[str, Group], stored: dict[str, _Stored]
-    ) -> set[str]:
-        """Stored groups the replay no longer makes: candidates go, announced incidents point to their heir."""
-        changed: set[str] = set()
-        rows = session.scalars(select(IncidentRow).where(IncidentRow.first_seen >= start)).all()
-        owner = {m.report.pk: g.id for g in produced.values() if not g.merged_into for m in g.members}
-        for row in rows:
-            if row.id in produced or (row.summary or {}).get("kind") == "burst":
-                continue
-            if row.status == CANDIDATE:
-                session.delete(row)
-                continue
-            pks = session.scalars(
-                select(IncidentMemberRow.mention_pk).where(IncidentMemberRow.incident_id == row.id)
-            ).all()
-            heirs = sorted(owner[pk] for pk in pks if pk in owner)
-            heir = max(set(heirs), key=lambda h: (heirs.count(h), h)) if heirs else None
-            row.status = MERGED
-            row.merged_into = heir
-            row.summary = {**(row.summary or {}), "merged_at": start.isoformat(), "superseded": True}
-            row.updated_at = now_utc()
-            changed.add(row.id)
-        return changed
-
-    def _resolve_quiet(self, session: Session, newest: datetime) -> set[str]:
-        cutoff = newest - self.settings.resolve_after
-        rows = session.scalars(
-            select(IncidentRow).where(IncidentRow.status.in_((EMERGING, ACTIVE)), IncidentRow.last_seen <= cutoff)
-        ).all()
-        for row in rows:
-            row.status = RESOLVED
-            row.updated_at = now_utc()
-        return {row.id for row in rows}
+                engine = Engine(self.config)
+        self._fill_baselines(session, engine, position)
+        # What the previous engine wrote after this checkpoint is redone by the replay.
+        session.execute(delete(IncidentCheckpointRow).where(IncidentCheckpointRow.id > epoch))
+        redone = (IncidentMemberRow.epoch >= epoch) & IncidentMemberRow.incident_id.notlike(BURST_PREFIX + "%")
+        self._undone: dict[str, list[int]] = {}
+        for incident_id, pk in session.execute(
+            select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk).where(redone)
+        ):
+            self._undone.setdefault(incident_id, []).append(pk)
+        session.execute(delete(IncidentMemberRow).where(redone))
+        restored = {g.id for g in engine.open.values() if g.raised}
+        return engine, epoch, position, restored
 
     # ---- the stage -----------------------------------------------------------------------------
 
@@ -314,84 +328,362 @@ class StoredIncidentAssigner:
         if not complaints:
             return outcome
         session.flush()
-        start = min(utc(c.mention.created_at) for c in complaints)
-        newest = session.scalar(select(func.max(MentionRow.created_at)))
-        newest = utc(newest) if newest is not None else start
-
-        closed: list[Group] = []
-        engine = Engine(self.config, on_close=closed.append)
-        restored = self._restore_groups(session, start, engine)
-        stored = {
-            row.id: _Stored(row.size, row.author_count, row.status, row.merged_into)
-            for row in session.scalars(
-                select(IncidentRow).where(or_(IncidentRow.id.in_(list(restored)), IncidentRow.first_seen >= start))
-            )
-        }
-        for report in self._complaints_from(session, start - self.settings.category_window):
-            if report.created_at < start:
-                engine.observe(report)  # the category rates as they stood at `start`
+        state = self._generation(session)
+        reports = sorted((self._from_complaint(c) for c in complaints), key=lambda r: r.order_key)
+        live = self._live
+        fresh = (
+            live is not None
+            and live.generation == state.generation
+            and (live.engine.last_key is None or reports[0].order_key > live.engine.last_key)
+        )
+        newest = utc(session.scalar(select(func.max(MentionRow.created_at))) or reports[-1].created_at)
+        writer = _Writer(self, session, newest, outcome)
+        try:
+            if fresh:
+                assert live is not None
+                engine = live.engine
+                writer.epoch = live.epoch
+                for report in reports:
+                    engine.add(report)
+                writer.write(engine.drain())
+                slots = bursts.touched_slots(reports)
+                placed = len(reports)
             else:
-                engine.add(report)
-        engine.close_all()
-        produced = {g.id: g for g in closed}
-
-        rows = self._write_groups(session, [produced[gid] for gid in sorted(produced)], start, newest)
-        outcome.changed_incidents |= self._retire_vanished(session, start, produced, stored)
-        outcome.changed_incidents |= self._resolve_quiet(session, newest)
-
-        for gid, group in produced.items():
-            row = rows[gid]
-            before = stored.get(gid)
-            if row.status == CANDIDATE:
-                continue
-            if before is not None and (before.size, before.author_count, before.status, before.merged_into) == (
-                row.size,
-                row.author_count,
-                row.status,
-                row.merged_into,
-            ):
-                continue
-            outcome.changed_incidents.add(gid)
-            if row.status == MERGED:
-                continue
-            context = IncidentContext(gid, row.title, row.category, row.author_count, row.status)
-            floor = self.settings.urgency_floor(row.author_count)
-            for member in group.members:
-                outcome.memberships[member.report.pk] = context
-                if floor.rank > Urgency.NONE.rank:
-                    outcome.urgency_floor[member.report.pk] = floor
-            self._alert(row, born=before is None or before.status in (CANDIDATE, MERGED), outcome=outcome)
-
-        if self.settings.burst.enabled:
-            try:
-                outcome.changed_incidents |= update_bursts(session, self.settings, complaints)
-            except Exception:  # noqa: BLE001 - a burst statistic must not lose the batch
-                log.exception("burst detection failed for this batch")
+                self._live = None
+                engine, epoch, position, restored = self._rebuild(session, reports[0].order_key)
+                live = _Lineage(engine, state.generation, epoch)
+                writer.epoch = epoch
+                slots, placed = self._replay(session, engine, writer, position)
+                writer.rewrite([g for g in engine.open.values() if g.id in restored and g.id not in writer.produced])
+                writer.finish()
+                outcome.changed_incidents |= writer.retire_vanished(epoch, self._undone)
+                self._undone = {}
+                slots = bursts.follow(slots, self.settings.burst.baseline_days)
+            writer.finish()
+            outcome.changed_incidents |= self._resolve_due(session, newest, outcome)
+            if self.settings.burst.enabled:
+                outcome.changed_incidents |= bursts.update(session, self.settings, engine.rates, slots, newest)
+            state.generation += 1
+            live.generation = state.generation
+            live.since_checkpoint += placed
+            if live.since_checkpoint >= CHECKPOINT_EVERY:
+                self._checkpoint(session, live)
+        except BaseException:
+            self._live = None  # half-applied: the next batch rebuilds from the store
+            raise
+        self._live = live
         return outcome
 
-    def _alert(self, row: IncidentRow, born: bool, outcome: IncidentOutcome) -> None:
-        """Record the thresholds reached in the row and queue the alert until the batch commits."""
-        if row.status not in (EMERGING, ACTIVE):
+    def _replay(
+        self, session: Session, engine: Engine, writer: _Writer, position: OrderKey | None
+    ) -> tuple[dict[str, set[datetime]], int]:
+        """Every stored complaint after `position`, through the engine, written in chunks."""
+        where = MentionRow.created_at >= position[0] if position is not None else MentionRow.created_at.isnot(None)
+        slots: dict[str, set[datetime]] = {}
+        chunk: list[Report] = []
+        placed = 0
+        for report in self._stored_reports(session, where):
+            if position is not None and report.order_key <= position:
+                continue
+            engine.add(report)
+            chunk.append(report)
+            if len(chunk) >= REPLAY_CHUNK:
+                writer.write(engine.drain())
+                bursts.merge_slots(slots, bursts.touched_slots(chunk))
+                placed += len(chunk)
+                chunk = []
+        writer.write(engine.drain())
+        bursts.merge_slots(slots, bursts.touched_slots(chunk))
+        return slots, placed + len(chunk)
+
+    def _checkpoint(self, session: Session, live: _Lineage) -> None:
+        engine = live.engine
+        if engine.last_key is None:
             return
-        summary = dict(row.summary or {})
+        at, platform, external_id = engine.last_key
+        row = IncidentCheckpointRow(
+            position_at=at, position_platform=platform, position_external_id=external_id, state=snapshot.dump(engine)
+        )
+        session.add(row)
+        session.flush()
+        live.epoch = row.id
+        live.since_checkpoint = 0
+        self._prune_checkpoints(session, at)
+
+    def _prune_checkpoints(self, session: Session, now: datetime) -> None:
+        """Keep every checkpoint of the last two days, one a day before that, none older than CHECKPOINT_KEEP."""
+        rows = session.execute(
+            select(IncidentCheckpointRow.id, IncidentCheckpointRow.position_at).order_by(
+                IncidentCheckpointRow.position_at.desc(), IncidentCheckpointRow.id.desc()
+            )
+        ).all()
+        keep_days: set[Any] = set()
+        doomed = []
+        for cid, at in rows:
+            at = utc(at)
+            if now - at <= timedelta(days=2):
+                continue
+            if now - at > CHECKPOINT_KEEP or at.date() in keep_days:
+                doomed.append(cid)
+            else:
+                keep_days.add(at.date())
+        for chunk in _chunks(doomed):
+            session.execute(delete(IncidentCheckpointRow).where(IncidentCheckpointRow.id.in_(chunk)))
+
+    def _resolve_due(self, session: Session, newest: datetime, outcome: IncidentOutcome) -> set[str]:
+        """Incidents whose calm period ended by the stream's newest mention, though no report closed them."""
+        ids = list(
+            session.scalars(
+                select(IncidentRow.id).where(
+                    IncidentRow.status.in_(OPEN_STATUSES),
+                    IncidentRow.resolves_at.isnot(None),
+                    IncidentRow.resolves_at <= newest,
+                    IncidentRow.id.notlike(BURST_PREFIX + "%"),
+                )
+            )
+        )
+        if not ids:
+            return set()
+        for chunk in _chunks(ids):
+            session.execute(
+                update(IncidentRow).where(IncidentRow.id.in_(chunk)).values(status=RESOLVED, updated_at=now_utc())
+            )
+        for incident_id, pk in session.execute(
+            select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk).where(
+                IncidentMemberRow.incident_id.in_(ids)
+            )
+        ):
+            outcome.memberships.setdefault(pk, IncidentContext(incident_id, "", "", 0, RESOLVED))
+        return set(ids)
+
+    def _alert(self, row: dict[str, Any], summary: dict[str, Any], born: bool, outcome: IncidentOutcome) -> None:
+        """Record the thresholds reached in the row's summary and queue the alert until the batch commits."""
+        if row["status"] not in OPEN_STATUSES:
+            return
         sent = list(summary.get("alerts_sent") or [])
-        due = due_thresholds(row.author_count, self.settings.min_authors, self.alert_settings.thresholds, sent)
+        due = due_thresholds(row["author_count"], self.settings.min_authors, self.alert_settings.thresholds, sent)
         if not due:
             return
         if self.notifier.enabled:
-            from monitor.incidents.cli import incident_dict
-
-            alert = compose(incident_dict(row), max(due), born=born and not sent)
+            alert = compose(
+                {**row, "authors": row["author_count"], "summary": summary}, max(due), born=born and not sent
+            )
             outcome.after_commit.append(functools.partial(self.notifier.send, alert))
         summary["alerts_sent"] = sorted({*sent, *due})
-        row.summary = summary
 
 
-def _chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    """Keeps each IN (...) under every database's bound-parameter limit."""
-    for offset in range(0, len(ids), size):
-        yield ids[offset : offset + size]
+class _Writer:
+    """Turns the engine's changes into rows: incidents, their members, and what the pipeline must redo."""
+
+    def __init__(self, owner: StoredIncidentAssigner, session: Session, newest: datetime, outcome: IncidentOutcome):
+        self.owner = owner
+        self.settings = owner.settings
+        self.session = session
+        self.newest = newest
+        self.outcome = outcome
+        self.epoch = 0
+        self.produced: set[str] = set()
+        self._pending: dict[str, Group] = {}
+        self._joins: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def write(self, changes: Changes) -> None:
+        raised = {gid for gid, g in changes.groups.items() if g.raised}
+        for join in changes.joins:
+            group = changes.groups.get(join.group_id)
+            if group is None or not group.raised:
+                continue
+            self._joins[(join.group_id, join.pk)] = {
+                "incident_id": join.group_id,
+                "mention_pk": join.pk,
+                "similarity": join.similarity,
+                "joined_at": join.joined_at,
+                "epoch": self.epoch,
+            }
+        for gid in raised:
+            self._pending[gid] = changes.groups[gid]
+        if len(self._joins) >= REPLAY_CHUNK or len(self._pending) >= REPLAY_CHUNK:
+            self._flush()
+
+    def rewrite(self, groups: list[Group]) -> None:
+        for group in groups:
+            self._pending[group.id] = group
+
+    def finish(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        session = self.session
+        if self._pending:
+            self._write_groups(list(self._pending.values()))
+            self._pending = {}
+        if self._joins:
+            rows = list(self._joins.values())
+            existing = set()
+            for chunk in _chunks(rows):
+                existing.update(
+                    session.execute(
+                        select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk).where(
+                            IncidentMemberRow.mention_pk.in_([r["mention_pk"] for r in chunk])
+                        )
+                    ).all()
+                )
+            fresh = [r for r in rows if (r["incident_id"], r["mention_pk"]) not in existing]
+            if fresh:
+                session.execute(insert(IncidentMemberRow), fresh)
+            self._joins = {}
+
+    def _status(self, group: Group, resolves_at: datetime | None) -> str:
+        if group.close_reason == "merged":
+            return MERGED
+        if group.close_reason == "resolved" or (resolves_at is not None and resolves_at <= self.newest):
+            return RESOLVED
+        return ACTIVE if group.author_count >= self.settings.active_authors else EMERGING
+
+    def _values(self, group: Group) -> dict[str, Any]:
+        facts = group.facts
+        assert facts is not None
+        if group.close_reason in ("resolved", "merged"):
+            resolves_at = group.closed_at
+        else:
+            resolves_at = to_datetime(group.hot_until + self.settings.resolve_after.total_seconds())
+        terms = facts.key_terms()
+        category = facts.leading_category()
+        floor = self.settings.urgency_floor(len(facts.authors))
+        highest = Urgency.from_rank(facts.max_urgency)
+        return {
+            "title": describe.title(facts, category, terms),
+            "category": category,
+            "status": self._status(group, resolves_at),
+            "first_seen": group.first_seen,
+            "last_seen": group.last_seen,
+            "size": facts.size,
+            "author_count": len(facts.authors),
+            "urgency": (highest if highest.rank >= floor.rank else floor).value,
+            "key_terms": terms,
+            "summary": describe.summary(group, terms),
+            "merged_into": group.merged_into,
+            "raised_at": group.raised_at,
+            "resolves_at": resolves_at,
+        }
+
+    def _write_groups(self, groups: list[Group]) -> None:
+        session = self.session
+        ids = [g.id for g in groups]
+        stored: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            for gid, summary, status in session.execute(
+                select(IncidentRow.id, IncidentRow.summary, IncidentRow.status).where(IncidentRow.id.in_(chunk))
+            ):
+                stored[gid] = {"summary": summary or {}, "status": status}
+        inserts, updates = [], []
+        for group in groups:
+            values = self._values(group)
+            before = stored.get(group.id)
+            old_summary = before["summary"] if before else {}
+            summary = values["summary"]
+            if "alerts_sent" in old_summary:
+                summary["alerts_sent"] = old_summary["alerts_sent"]
+            state = [values["status"] in OPEN_STATUSES, size_bucket(values["size"]), values["urgency"]]
+            summary["draft_state"] = state
+            row = {"id": group.id, **values}
+            self.owner._alert(row, summary, born=before is None, outcome=self.outcome)
+            self._memberships(group, values, redraft_all=old_summary.get("draft_state") != state)
+            self.produced.add(group.id)
+            self.outcome.changed_incidents.add(group.id)
+            row["updated_at"] = now_utc()
+            if before is None:
+                inserts.append({**row, "opened_epoch": self.epoch, "created_at": row["updated_at"]})
+            else:
+                updates.append({"b_id": group.id, **{k: v for k, v in row.items() if k != "id"}})
+        if inserts:
+            session.execute(insert(IncidentRow), inserts)
+        if updates:
+            from sqlalchemy import bindparam
+
+            columns = [k for k in updates[0] if k != "b_id"]
+            stmt = (
+                update(IncidentRow.__table__)
+                .where(IncidentRow.__table__.c.id == bindparam("b_id"))
+                .values({c: bindparam(c) for c in columns})
+            )
+            session.connection().execute(stmt, updates)
+
+    def _memberships(self, group: Group, values: dict[str, Any], redraft_all: bool) -> None:
+        """Members whose reply or urgency this change affects: all of them when the incident's draft state moved."""
+        facts = group.facts
+        assert facts is not None
+        if values["status"] == MERGED:
+            return
+        context = IncidentContext(
+            group.id, values["title"], values["category"], size_bucket(values["size"]), values["status"]
+        )
+        floor = self.settings.urgency_floor(values["author_count"])
+        if redraft_all:
+            pks: Iterable[int] = facts.member_pks
+        else:
+            pks = [pk for (gid, pk) in self._joins if gid == group.id]
+        memberships, floors = self.outcome.memberships, self.outcome.urgency_floor
+        for pk in pks:
+            memberships[pk] = context
+            if floor.rank > Urgency.NONE.rank:
+                floors[pk] = floor
+
+    def retire_vanished(self, epoch: int, undone: dict[str, list[int]]) -> set[str]:
+        """Incidents written after the checkpoint that the replay no longer makes: each points to the incident
+        that now holds most of its reports (its heir), or to none when no incident does."""
+        session = self.session
+        rows = session.execute(
+            select(IncidentRow.id, IncidentRow.summary).where(
+                IncidentRow.opened_epoch >= epoch, IncidentRow.id.notlike(BURST_PREFIX + "%")
+            )
+        ).all()
+        vanished = [
+            (gid, summary)
+            for gid, summary in rows
+            if gid not in self.produced and not (summary or {}).get("superseded")
+        ]
+        if not vanished:
+            return set()
+        ids = {gid for gid, _ in vanished}
+        pks = sorted({pk for gid in ids for pk in undone.get(gid, [])})
+        owners: dict[int, str] = {}
+        for chunk in _chunks(pks):
+            for incident_id, pk in session.execute(
+                select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk)
+                .where(
+                    IncidentMemberRow.mention_pk.in_(chunk), IncidentMemberRow.incident_id.notlike(BURST_PREFIX + "%")
+                )
+                .order_by(IncidentMemberRow.joined_at.desc(), IncidentMemberRow.incident_id)
+            ):
+                if incident_id not in ids:
+                    owners.setdefault(pk, incident_id)
+        for gid, summary in vanished:
+            heirs = sorted(owners[pk] for pk in undone.get(gid, []) if pk in owners)
+            heir = max(set(heirs), key=lambda h: (heirs.count(h), h)) if heirs else None
+            session.execute(
+                update(IncidentRow)
+                .where(IncidentRow.id == gid)
+                .values(
+                    status=MERGED,
+                    merged_into=heir,
+                    resolves_at=None,
+                    summary={**(summary or {}), "superseded": True},
+                    updated_at=now_utc(),
+                )
+            )
+        return ids
 
 
 def visible(rows: Iterable[IncidentRow]) -> list[IncidentRow]:
     return [r for r in rows if r.status in VISIBLE_STATUSES]
+
+
+__all__ = [
+    "DAY_S",
+    "HOUR_S",
+    "StoredIncidentAssigner",
+    "brand_words",
+    "engine_config",
+    "features",
+    "visible",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, not_, select
 from sqlalchemy.orm import Session
 
-from monitor.models import IncidentContext
+from monitor.models import IncidentContext, size_bucket
 from monitor.storage.schema import IncidentMemberRow, IncidentRow
 
 CANDIDATE = "candidate"
@@ -49,7 +49,7 @@ def open_incident_of(session: Session, mention_pk: int) -> IncidentContext | Non
                 id=incident.id,
                 title=incident.title,
                 category=incident.category,
-                size=incident.size,
+                size=size_bucket(incident.size),
                 status=incident.status,
             )
     return None

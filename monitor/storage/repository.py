@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from monitor.models import Mention, Metrics, Status
 from monitor.storage.schema import CursorRow, IncidentRow, MentionRow, StatusChangeRow, now_utc
 
 _KEY_CHUNK = 400
+_INSERT_CHUNK = 1000
 
 
 def mention_from_row(row: MentionRow) -> Mention:
@@ -66,30 +67,36 @@ def existing_pks(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tupl
 
 
 def insert_new_mentions(session: Session, mentions: Sequence[Mention], connector: str) -> dict[tuple[str, str], int]:
-    """Insert the mentions not stored yet; return the pk of each one this call inserted.
+    """Insert the mentions not stored yet; return the pk of each one *this call* inserted.
 
-    Idempotent under races too: the insert ignores (platform, id) conflicts.
+    One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: a mention another process
+    stored first (or earlier) is not handed back, so it is never processed twice.
     """
     unique: dict[tuple[str, str], Mention] = {}
     for mention in mentions:
         unique.setdefault(mention.key, mention)
-    before = existing_pks(session, unique)
-    fresh = [m for key, m in unique.items() if key not in before]
-    if not fresh:
+    if not unique:
         return {}
-    values = [_row_values(m, connector) for m in fresh]
+    values = [_row_values(m, connector) for m in unique.values()]
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(MentionRow).on_conflict_do_nothing(index_elements=["platform", "external_id"])
-        session.execute(stmt, values)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(MentionRow).on_conflict_do_nothing(index_elements=["platform", "external_id"])
-        session.execute(stmt, values)
-    else:
-        session.add_all(MentionRow(**v) for v in values)
+    if dialect not in ("postgresql", "sqlite"):
+        before = existing_pks(session, unique)
+        session.add_all(MentionRow(**v) for v in values if (v["platform"], v["external_id"]) not in before)
         session.flush()
-    after = existing_pks(session, [m.key for m in fresh])
-    return after
+        after = existing_pks(session, [k for k in unique if k not in before])
+        return after
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        dialect_insert(MentionRow.__table__)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(MentionRow.__table__.c.pk, MentionRow.__table__.c.platform, MentionRow.__table__.c.external_id)
+    )
+    inserted: dict[tuple[str, str], int] = {}
+    connection = session.connection()
+    for start in range(0, len(values), _INSERT_CHUNK):
+        result = connection.execute(stmt, values[start : start + _INSERT_CHUNK])
+        inserted.update(((platform, external_id), pk) for pk, platform, external_id in result)
+    return inserted
 
 
 def find_mention(session: Session, ref: str) -> MentionRow:
@@ -125,6 +132,27 @@ def set_status(
     )
     row.status = status.value
     row.status_changed_at = changed_at
+
+
+def flag_new(session: Session, pks: Sequence[int], note: str) -> None:
+    """Mark new mentions as complaints awaiting follow-up (status `new`), with their history rows, in bulk."""
+    if not pks:
+        return
+    at = now_utc()
+    session.execute(
+        insert(StatusChangeRow),
+        [
+            {"mention_pk": pk, "old_status": None, "new_status": Status.NEW.value, "changed_at": at, "note": note}
+            for pk in pks
+        ],
+    )
+    table = MentionRow.__table__
+    for start in range(0, len(pks), _KEY_CHUNK):
+        session.connection().execute(
+            update(table)
+            .where(table.c.pk.in_(pks[start : start + _KEY_CHUNK]), table.c.status.is_(None))
+            .values(status=Status.NEW.value, status_changed_at=at)
+        )
 
 
 def load_cursor(session: Session, connector: str) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ mentions ─┬─ classifications   (one per mention, the latest verdict)
           ├─ status_changes    (follow-up history: new → acknowledged → replied → resolved | dismissed)
           └─ incident_members ── incidents
 cursors: where each connector left off.
+incident_checkpoints, incident_state: the incident engine's saved state (see monitor.incidents.store).
 
 Schema changes go through Alembic (monitor/storage/migrations); never edit a
 released migration, add a new one.
@@ -24,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -137,6 +139,8 @@ class ReplyDraftRow(Base):
     template: Mapped[str] = mapped_column(String(200), default="")
     needs_dm: Mapped[bool] = mapped_column(Boolean, default=False)
     drafted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    # What the draft was made from (language, category, urgency, incident); unchanged inputs are not re-drafted.
+    inputs: Mapped[str] = mapped_column(String(200), default="")
 
 
 class StatusChangeRow(Base):
@@ -170,6 +174,11 @@ class IncidentRow(Base):
     merged_into: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    # Event time it became an incident, and when it resolves unless more reports come.
+    raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolves_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The engine checkpoint its row was first written after (a replay from an older one may retire it).
+    opened_epoch: Mapped[int] = mapped_column(Integer, default=0)
 
     members: Mapped[list[IncidentMemberRow]] = relationship(back_populates="incident", cascade="all, delete-orphan")
 
@@ -181,6 +190,8 @@ class IncidentMemberRow(Base):
     mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True, index=True)
     similarity: Mapped[float] = mapped_column(Float, default=0.0)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    # The engine checkpoint this row was written after (see IncidentRow.opened_epoch).
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
 
     incident: Mapped[IncidentRow] = relationship(back_populates="members")
     mention: Mapped[MentionRow] = relationship()
@@ -192,3 +203,26 @@ class CursorRow(Base):
     connector: Mapped[str] = mapped_column(String(100), primary_key=True)
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class IncidentCheckpointRow(Base):
+    """The incident engine's state after the report at `position_*` (see monitor.incidents.snapshot)."""
+
+    __tablename__ = "incident_checkpoints"
+    __table_args__ = (Index("ix_incident_checkpoints_position_at", "position_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    position_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    position_platform: Mapped[str] = mapped_column(String(50))
+    position_external_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class IncidentStateRow(Base):
+    """One row: bumped by every incident assignment, so a process knows whether its in-memory state is current."""
+
+    __tablename__ = "incident_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
