@@ -1,6 +1,7 @@
 """Reproducible high-volume mention stream with injected outages, for incident and import benchmarks.
 
     python bench/volume_stream.py --per-day 2000 --days 7 --seed 1 --out stream.jsonl --truth truth.json
+    python bench/volume_stream.py --per-day 20000 --days 7 --check        # summary only, nothing written
 
 From another bench script (bench/ is a package; its scripts put the repo root on sys.path):
 
@@ -64,7 +65,7 @@ import re
 import resource
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -1114,7 +1115,10 @@ def generate(config: StreamConfig | None = None) -> tuple[list[Mention], dict[st
     return mentions, truth
 
 
-def write_stream(config: StreamConfig | None, out: IO[str] | None, truth: IO[str] | None = None) -> dict[str, Any]:
+def write_stream(
+    config: StreamConfig | None, out: IO[str] | None, truth: IO[str] | None = None,
+    stats: StreamStats | None = None,
+) -> dict[str, Any]:
     """Write the JSONL (and the truth JSON) as the stream is generated; returns the truth without
     the per-record part. Memory stays at one day of records whatever the size."""
     stream = VolumeStream(config)
@@ -1129,11 +1133,164 @@ def write_stream(config: StreamConfig | None, out: IO[str] | None, truth: IO[str
             truth.write(("\n  " if count == 0 else ",\n  ") + _json_str(record.id) + ": " + record.truth_json())
         if record.outage:
             members.setdefault(record.outage, []).append(record)
+        if stats is not None:
+            stats.add(record)
         count += 1
     outages = stream.outage_truth(members)
     if truth is not None:
         truth.write('\n },\n "outages": ' + json.dumps(outages, ensure_ascii=False) + "}\n")
     return {"params": stream.config.params(), "count": count, "outages": outages}
+
+
+# ---- --check: a sanity summary --------------------------------------------------------------------------
+
+_STOPWORDS = frozenset(
+    "the and for you your that this with are was have has not but can get got just what when will from they "
+    "our out all now how why who its it's i'm don't can't been one any there their been would could about "
+    "yang dan di ke dari ini itu ada aja juga sudah udah tidak tdk gak ga nya untuk utk dengan sama saya "
+    "aku kami kita mau bisa lagi tapi tp kok kalau kalo jadi karena krn pak min kang yg dgn dr sdh jg pa "
+    "atau akan masih belum blm buat sih deh dong banget bgt mohon tolong punten nuhun teh amp http https "
+    "sangat lebih".split()
+)
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_NOT_WORDS = re.compile(r"https?://\S+|@\w+")
+
+
+class DuplicateWindow:
+    """The same text posted by different authors less than an hour apart (sliding window)."""
+
+    def __init__(self) -> None:
+        self._recent: dict[str, deque[tuple[int, str]]] = {}
+        self._next_prune = 0
+        self.max_authors, self.worst, self.repeats = 1, "", 0
+
+    def add(self, ts: int, author: str, text: str) -> None:
+        if ts >= self._next_prune:
+            self._recent = {t: q for t, q in self._recent.items() if ts - q[-1][0] < HOUR}
+            self._next_prune = ts + 600
+        queue = self._recent.setdefault(text, deque())
+        while queue and ts - queue[0][0] >= HOUR:
+            queue.popleft()
+        earlier = {who for _, who in queue}
+        if earlier and author not in earlier:
+            self.repeats += 1
+        queue.append((ts, author))
+        distinct = len(earlier | {author})
+        if distinct > self.max_authors:
+            self.max_authors, self.worst = distinct, text
+
+    def describe(self, total: int) -> str:
+        worst = f"; worst {self.worst[:80]!r}" if self.max_authors > 1 else ""
+        return (f"max {self.max_authors} authors on one text; {self.repeats:,} of {total:,} mentions repeat "
+                f"another author's text of the last hour{worst}")
+
+
+class StreamStats:
+    """One pass over the records: counts and shares, outage spans, background duplicates, top words."""
+
+    def __init__(self, config: StreamConfig) -> None:
+        self.config = config
+        self.background_by_day: Counter[int] = Counter()
+        self.outage_by_day: Counter[int] = Counter()
+        self.total = self.complaints = self.background = self.background_complaints = 0
+        self.langs: Counter[str] = Counter()
+        self.lang_tagged = 0
+        self.platforms: Counter[str] = Counter()
+        self.local_hours: Counter[int] = Counter()
+        self.posts: Counter[tuple[str, str]] = Counter()
+        self.sources: Counter[str] = Counter()
+        self.words: Counter[str] = Counter()
+        self.outage_times: dict[str, list[int]] = {}
+        self.exact = DuplicateWindow()
+        self.base = DuplicateWindow()  # the same, ignoring the added brand handle and emoji
+        self._variation = re.compile(
+            "|".join(re.escape(x) for x in (config.brand_handle, *COMPLAINT_EMOJI, *OTHER_EMOJI)), re.I
+        )
+
+    def add(self, r: StreamRecord) -> None:
+        self.total += 1
+        self.complaints += r.complaint
+        self.langs[r.lang] += 1
+        self.lang_tagged += r.lang_tag is not None
+        self.platforms[r.platform] += 1
+        self.posts[(r.platform, r.author)] += 1
+        day = (r.ts - self.config.start_ts) // DAY
+        if r.outage:
+            self.outage_by_day[day] += 1
+            self.outage_times.setdefault(r.outage, []).append(r.ts)
+            return
+        self.background += 1
+        self.background_complaints += r.complaint
+        self.background_by_day[day] += 1
+        self.sources[r.source] += 1
+        self.local_hours[((r.ts // HOUR) + JAKARTA_UTC_OFFSET) % 24] += 1
+        self.words.update(w for w in _WORD.findall(_NOT_WORDS.sub(" ", r.text.lower()))
+                          if len(w) > 2 and w not in _STOPWORDS)
+        self.exact.add(r.ts, r.author, r.text)
+        self.base.add(r.ts, r.author, " ".join(self._variation.sub(" ", r.text).lower().split()))
+
+    def report(self, outages: list[dict[str, Any]]) -> str:
+        lines = [self._header()]
+        lines += self._days()
+        lines += self._shares()
+        lines += self._outages(outages)
+        lines.append("background duplicates by different authors less than 1 h apart (sliding window):")
+        lines.append(f"  exact text:               {self.exact.describe(self.background)}")
+        lines.append(f"  ignoring handle and emoji: {self.base.describe(self.background)}")
+        top = ", ".join(f"{w} {n:,}" for w, n in self.words.most_common(10))
+        lines.append(f"top background words (stopwords, handles, links removed): {top}")
+        return "\n".join(lines)
+
+    def _header(self) -> str:
+        c = self.config
+        return (f"stream: per_day={c.per_day:,} days={c.days} seed={c.seed} start={iso(c.start_ts)} -> "
+                f"{self.total:,} mentions ({self.background:,} background + {self.total - self.background:,} "
+                f"outage reports)")
+
+    def _days(self) -> list[str]:
+        out = ["per day (UTC date: background + outage = total):"]
+        for day in range(self.config.days):
+            date = iso(self.config.start_ts + day * DAY)[:10]
+            bg, ot = self.background_by_day[day], self.outage_by_day[day]
+            out.append(f"  {date}  {bg:>8,} + {ot:>5,} = {bg + ot:>8,}")
+        return out
+
+    def _shares(self) -> list[str]:
+        def share(counter: Counter[str], total: int) -> str:
+            return ", ".join(f"{k} {v / total:.3f}" for k, v in counter.most_common())
+
+        authors = len(self.posts)
+        once = sum(1 for n in self.posts.values() if n == 1)
+        hours = [self.local_hours[h] / max(1, self.background) * 100 for h in range(24)]
+        return [
+            f"complaint share: all {self.complaints / self.total:.3f}, background "
+            f"{self.background_complaints / max(1, self.background):.3f}",
+            f"language share (truth): {share(self.langs, self.total)}; lang field set on "
+            f"{self.lang_tagged / self.total:.3f} (x, bluesky, mastodon)",
+            f"platform share: {share(self.platforms, self.total)}",
+            f"background sources: {share(self.sources, max(1, self.background))}",
+            f"authors: {authors:,} distinct, {once / authors:.2f} posted once, busiest posted "
+            f"{max(self.posts.values()):,} times ({max(self.posts.values()) / self.config.days:.1f}/day)",
+            "background by Asia/Jakarta hour (% of background, 00..23): " + " ".join(f"{h:.1f}" for h in hours),
+        ]
+
+    def _outages(self, outages: list[dict[str, Any]]) -> list[str]:
+        out = ["outages:"]
+        for o in outages:
+            span = "-"
+            if o["first_report"]:
+                first = datetime.fromisoformat(o["first_report"].replace("Z", "+00:00"))
+                last = datetime.fromisoformat(o["last_report"].replace("Z", "+00:00"))
+                span = f"{o['first_report']} -> {o['last_report'][11:]} ({(last - first).total_seconds() / 3600:.1f} h)"
+            cap = f", real cluster {o['available']}" if o["available"] is not None else ""
+            out.append(f"  {o['name']}: {o['reports']} reports (wanted {o['requested']}{cap}), "
+                       f"{o['authors']} authors, window {o['start']} -> {o['end'][11:]}, reports {span}, "
+                       f"langs {o['langs']}")
+            start = int(datetime.fromisoformat(o["start"].replace("Z", "+00:00")).timestamp())
+            bins = Counter((ts - start) // 1800 for ts in self.outage_times.get(o["name"], []))
+            curve = " ".join(str(bins[i]) for i in range(max(bins, default=-1) + 1))
+            out.append(f"    reports per 30 min from the window start: {curve}")
+        return out
 
 
 # ---- CLI -----------------------------------------------------------------------------------------------
@@ -1159,23 +1316,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "or ../shared/data)")
     parser.add_argument("--out", help="mention JSONL to write ('-': stdout)")
     parser.add_argument("--truth", type=Path, help="truth JSON to write")
+    parser.add_argument("--check", action="store_true", help="print a sanity summary")
     args = parser.parse_args(argv)
-    if not (args.out or args.truth):
-        parser.error("nothing to do: give --out and/or --truth")
+    if not (args.out or args.truth or args.check):
+        parser.error("nothing to do: give --out, --truth and/or --check")
     config = StreamConfig(per_day=args.per_day, days=args.days, seed=args.seed, start=args.start,
                           complaint_share=args.complaint_share, id_share=args.id_share, authors=args.authors,
                           outages=() if args.no_outages else DEFAULT_OUTAGES, data=args.data)
     started = time.perf_counter()
+    stats = StreamStats(config) if args.check else None
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8") if args.out else None
     truth = args.truth.open("w", encoding="utf-8") if args.truth else None
     try:
-        result = write_stream(config, out, truth)
+        result = write_stream(config, out, truth, stats)
     finally:
         for handle in (out, truth):
             if handle is not None and handle is not sys.stdout:
                 handle.close()
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if stats is not None:
+        print(stats.report(result["outages"]), file=sys.stdout if args.out != "-" else sys.stderr)
     print(f"{result['count']:,} mentions in {elapsed:.1f} s ({result['count'] / elapsed:,.0f}/s), "
           f"peak RSS {peak_mb:.0f} MB", file=sys.stderr)
     return 0
