@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from monitor.incidents.settings import BurstSettings, IncidentSettings
 from monitor.models import Urgency, utc
 from monitor.stages import StoredComplaint
-from monitor.storage.repository import upsert_incident
-from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, LabelRow, MentionRow
+from monitor.storage.repository import labelled_category, labelled_is_complaint, upsert_incident, with_verdict
+from monitor.storage.schema import IncidentMemberRow, IncidentRow, MentionRow
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -66,16 +66,12 @@ def burst_id(category: str, hour: datetime) -> str:
 
 
 def _category_rows(session: Session, category: str, since: datetime, until: datetime) -> list[tuple]:
-    category_col = func.coalesce(LabelRow.category, ClassificationRow.category)
-    is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
     return list(
         session.execute(
-            select(MentionRow.pk, MentionRow.created_at, MentionRow.author, MentionRow.platform)
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
+            with_verdict(select(MentionRow.pk, MentionRow.created_at, MentionRow.author, MentionRow.platform))
             .where(
-                category_col == category,
-                is_complaint.is_(True),
+                labelled_category() == category,
+                labelled_is_complaint().is_(True),
                 MentionRow.created_at >= since,
                 MentionRow.created_at < until,
             )
@@ -128,13 +124,10 @@ def _slots_to_judge(
         slots[category] = {hour + k * DAY for hour in hours for k in range(0, burst.baseline_days + 1)}
     if opened:
         low, high = opened[0], opened[-1] + span + DAY
-        category_col = func.coalesce(LabelRow.category, ClassificationRow.category)
-        is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
         rows = session.execute(
-            select(category_col, MentionRow.created_at)
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(is_complaint.is_(True), MentionRow.created_at >= low, MentionRow.created_at < high)
+            with_verdict(select(labelled_category(), MentionRow.created_at)).where(
+                labelled_is_complaint().is_(True), MentionRow.created_at >= low, MentionRow.created_at < high
+            )
         ).all()
         counts = Counter((category, floor_hour(utc(at))) for category, at in rows)
         for (category, hour), count in counts.items():

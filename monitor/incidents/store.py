@@ -33,6 +33,7 @@ from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.incidents.text import tokens
 from monitor.models import IncidentContext, Urgency, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
+from monitor.storage.repository import labelled_is_complaint, with_verdict
 from monitor.storage.schema import (
     ClassificationRow,
     IncidentMemberRow,
@@ -134,12 +135,9 @@ class StoredIncidentAssigner:
         )
 
     def _complaints_from(self, session: Session, start: datetime) -> list[Report]:
-        is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
         rows = session.execute(
-            select(MentionRow, ClassificationRow, LabelRow)
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(MentionRow.created_at >= start, is_complaint.is_(True))
+            with_verdict(select(MentionRow, ClassificationRow, LabelRow))
+            .where(MentionRow.created_at >= start, labelled_is_complaint().is_(True))
             .order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
         ).all()
         return [self._report(m, c, lab) for m, c, lab in rows]
