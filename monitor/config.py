@@ -88,6 +88,10 @@ class DigestSettings(BaseModel):
     format: str = "html"
     out: str = "digest.html"
     max_per_urgency: int = Field(50, ge=1)
+    recurring_weeks: int = Field(4, ge=1, le=52)
+    """Recurring issues: the last 7 days against the mean of this many 7-day periods before them."""
+    recurring_min: int = Field(5, ge=1)
+    """A category is listed under recurring issues with at least this many complaints in the last 7 days."""
 
     @field_validator("format")
     @classmethod

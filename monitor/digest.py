@@ -1,8 +1,9 @@
 """The digest a community manager reads every morning: data first, then one renderer per format.
 
-Order: incidents (biggest risk first), flagged complaints by urgency (critical
-first), then "still waiting": complaints nobody has followed up on within the
-configured time. Time is the stream's time (newest mention) unless `as_of` is
+Order: incidents (biggest risk first), recurring issues (the steady, ordinary
+problems per category, week on week: monitor/recurring.py), flagged complaints
+by urgency (critical first), then "still waiting": complaints nobody has
+followed up on within the configured time. Time is the stream's time (newest mention) unless `as_of` is
 given, so a replayed stream yields the same digest.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from monitor.config import Settings
 from monitor.incidents.visibility import shown, text_incident
 from monitor.models import Status, Urgency
+from monitor.recurring import RecurringIssues, recurring_issues
 from monitor.storage.repository import mention_ref, newest_mention_time
 from monitor.storage.schema import (
     ClassificationRow,
@@ -89,6 +91,7 @@ class Digest:
     since: datetime | None
     follow_up: timedelta
     incidents: list[DigestIncident]
+    recurring: RecurringIssues
     complaints: list[UrgencyGroup]
     still_waiting: list[DigestMention]
     mentions_in_window: int
@@ -178,6 +181,7 @@ def build_digest(
         since=since,
         follow_up=settings.digest.follow_up,
         incidents=incidents,
+        recurring=recurring_issues(session, settings.digest, as_of),
         complaints=groups,
         still_waiting=waiting,
         mentions_in_window=mentions_in_window,

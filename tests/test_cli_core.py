@@ -175,7 +175,7 @@ def test_html_digest_shows_hostile_text_as_text(cli, tmp_path: Path) -> None:
     assert "<script>alert('x')</script>" in soup.get_text()
     # sections in the order a community manager reads them
     ids = [section["id"] for section in soup.find_all("section")]
-    assert ids == ["incidents", "complaints", "still-waiting"]
+    assert ids == ["incidents", "recurring", "complaints", "still-waiting"]
     # critical complaints come first
     levels = [span.get_text() for span in soup.select("#complaints h3 .urgency")]
     order = ["critical", "high", "medium", "low"]

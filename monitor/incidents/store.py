@@ -44,6 +44,7 @@ from monitor.incidents.text import features, tokens
 from monitor.incidents.visibility import BURST_PREFIX, OPEN_STATUSES
 from monitor.models import IncidentContext, Urgency, size_bucket, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
+from monitor.storage.repository import labelled_category, labelled_is_complaint, with_verdict
 from monitor.storage.schema import (
     ClassificationRow,
     IncidentCheckpointRow,
@@ -177,8 +178,7 @@ class StoredIncidentAssigner:
 
     def _stored_reports(self, session: Session, where: Any, order: bool = True) -> Iterator[Report]:
         """Complaints (a person's label winning) as Reports, streamed."""
-        is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
-        stmt = (
+        stmt = with_verdict(
             select(
                 MentionRow.pk,
                 MentionRow.platform,
@@ -188,13 +188,10 @@ class StoredIncidentAssigner:
                 MentionRow.text,
                 MentionRow.source_lang,
                 ClassificationRow.lang,
-                func.coalesce(LabelRow.category, ClassificationRow.category),
+                labelled_category(),
                 func.coalesce(LabelRow.urgency, ClassificationRow.base_urgency),
             )
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(is_complaint.is_(True), where)
-        )
+        ).where(labelled_is_complaint().is_(True), where)
         if order:
             stmt = stmt.order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
         for (
@@ -266,18 +263,21 @@ class StoredIncidentAssigner:
             return
         text_from = position[0] - timedelta(seconds=engine.history.span)
         rate_from = position[0] - timedelta(seconds=engine.rates.span)
-        is_complaint = func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
         rows = session.execute(
-            select(
-                MentionRow.pk,
-                MentionRow.created_at,
-                MentionRow.platform,
-                MentionRow.external_id,
-                func.coalesce(LabelRow.category, ClassificationRow.category),
+            with_verdict(
+                select(
+                    MentionRow.pk,
+                    MentionRow.created_at,
+                    MentionRow.platform,
+                    MentionRow.external_id,
+                    labelled_category(),
+                )
             )
-            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
-            .outerjoin(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(is_complaint.is_(True), MentionRow.created_at >= rate_from, MentionRow.created_at <= position[0])
+            .where(
+                labelled_is_complaint().is_(True),
+                MentionRow.created_at >= rate_from,
+                MentionRow.created_at <= position[0],
+            )
             .order_by(MentionRow.created_at, MentionRow.platform, MentionRow.external_id)
         )
         for pk, created_at, platform, external_id, category in rows:

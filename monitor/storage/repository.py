@@ -6,14 +6,22 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
 from monitor.mention_io import format_timestamp
 from monitor.models import Mention, Metrics, Status
-from monitor.storage.schema import CursorRow, IncidentRow, MentionRow, StatusChangeRow, now_utc
+from monitor.storage.schema import (
+    ClassificationRow,
+    CursorRow,
+    IncidentRow,
+    LabelRow,
+    MentionRow,
+    StatusChangeRow,
+    now_utc,
+)
 
 _KEY_CHUNK = 400
 _INSERT_CHUNK = 1000
@@ -172,6 +180,27 @@ def save_cursor(session: Session, connector: str, cursor: dict[str, Any]) -> Non
 def newest_mention_time(session: Session) -> datetime | None:
     """The stream's 'now': every time rule is judged against mention time, never the wall clock."""
     return session.scalar(select(func.max(MentionRow.created_at)))
+
+
+def labelled_is_complaint() -> ColumnElement[bool]:
+    """Whether a mention is a complaint, in SQL: a person's label wins over the model.
+
+    Needs `classifications` joined and `labels` outer-joined (see `with_verdict`). `label` also writes the
+    resolved verdict into `classifications`, so this agrees with what the digest and exports show.
+    """
+    return func.coalesce(LabelRow.is_complaint, ClassificationRow.is_complaint)
+
+
+def labelled_category() -> ColumnElement[str]:
+    """A mention's category, in SQL: a person's label wins over the model (same joins as above)."""
+    return func.coalesce(LabelRow.category, ClassificationRow.category)
+
+
+def with_verdict(stmt: Select[Any]) -> Select[Any]:
+    """Join what `labelled_is_complaint` and `labelled_category` read onto a query of mentions."""
+    return stmt.join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk).outerjoin(
+        LabelRow, LabelRow.mention_pk == MentionRow.pk
+    )
 
 
 def since_filter(stmt: Select[Any], since: datetime | None) -> Select[Any]:
