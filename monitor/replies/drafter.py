@@ -10,10 +10,11 @@ different phrasings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,9 +42,19 @@ def you_for(lang: str, settings: ReplySettings) -> str:
     return "you"
 
 
+_SALTS = ("offer", *STEPS)
+
+
 def _stable_index(key: str, salt: str, count: int) -> int:
-    digest = hashlib.blake2b(f"{key}\x1f{salt}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % count
+    """A choice among `count` that is a stable function of the mention (one hash per mention, cached)."""
+    digest = _digest(key)
+    at = 2 * _SALTS.index(salt)
+    return int.from_bytes(digest[at : at + 2], "big") % count
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(key: str) -> bytes:
+    return hashlib.blake2b(key.encode(), digest_size=2 * len(_SALTS)).digest()
 
 
 def author_handle(mention: Mention, settings: ReplySettings) -> str:
@@ -84,6 +95,47 @@ class Rendered:
     parts: Mapping[str, str]
     label: str
 
+    def with_handle(self, handle: str) -> Rendered:
+        """This rendering (made with the MARK where the handle goes) addressed to `handle`."""
+        if MARK not in self.text:
+            return self
+        return replace(self, text=self.text.replace(MARK, handle))
+
+
+class _Fits:
+    """The renderings of one shape of draft, in the order `fit` tries them, made as they are needed."""
+
+    def __init__(self, drafter: TemplateDrafter, plan: ReplyPlan) -> None:
+        self.plan = plan
+        self.drafter = drafter
+        self.made: list[tuple[Rendered, int]] = []
+        self._order = self._renderings()
+
+    def _renderings(self) -> Iterator[Rendered]:
+        drafter, plan = self.drafter, self.plan
+        context = drafter.context(plan)
+        yield drafter.render(plan, context=context)
+        if drafter.settings.signature.strip():
+            yield drafter.render(plan, signature=False, context=context)
+        for count in range(1, len(SHORTEN_ORDER) + 1):
+            for steps in itertools.combinations(SHORTEN_ORDER, count):
+                yield drafter.render(plan, short=frozenset(steps), signature=False, context=context)
+
+    def first_within(self, room: int) -> Rendered:
+        """The first rendering whose text (without the handle) takes at most `room` characters."""
+        index = 0
+        while True:
+            if index == len(self.made):
+                rendered = next(self._order, None)
+                if rendered is None:
+                    return self.made[-1][0]  # all steps short: the shortest there is (lint says it is too long)
+                length = reply_length(rendered.text.replace(MARK, ""), self.plan.platform)
+                self.made.append((rendered, length))
+            rendered, length = self.made[index]
+            if length <= room:
+                return rendered
+            index += 1
+
 
 class TemplateDrafter:
     """The ReplyDrafter stage: Jinja2 templates + the linter."""
@@ -95,6 +147,8 @@ class TemplateDrafter:
         self._layout_cache: dict[tuple[object, ...], str] = {}
         self._contexts: dict[tuple[object, ...], dict[str, Any]] = {}
         self._checked: dict[tuple[object, ...], list[str]] = {}
+        self._fits: dict[tuple[object, ...], _Fits] = {}
+        self._step_checks: dict[tuple[object, ...], list[str]] = {}
 
     # -- planning ---------------------------------------------------------
 
@@ -232,33 +286,21 @@ class TemplateDrafter:
 
         Optional text goes first (the signature), then steps switch to their short
         phrasing: as few as possible, those early in SHORTEN_ORDER first. Text is never cut.
+        The renderings are made once per shape of draft (everything but the @handle) and
+        kept; the handle only decides which of them is the first to fit.
         """
-        limit = self.settings.limit_for(plan.platform)
-        context = self.context(plan)
-
-        def length(text: str) -> int:
-            return reply_length(text, plan.platform)
-
-        rendered = self.render(plan, context=context)
-        if length(rendered.text) <= limit:
-            return rendered
-        if self.settings.signature.strip():
-            rendered = self.render(plan, signature=False, context=context)
-            if length(rendered.text) <= limit:
-                return rendered
-        # The layout only joins the steps, so a candidate's length is predictable from its parts.
-        full = {step: length(part) for step, part in rendered.parts.items()}
-        overhead = length(rendered.text) - sum(full.values())
-        shorts = self.render(plan, short=frozenset(STEPS), signature=False, context=context).parts
-        short = {step: length(part) for step, part in shorts.items()}
-        for count in range(1, len(SHORTEN_ORDER) + 1):
-            for steps in itertools.combinations(SHORTEN_ORDER, count):
-                if overhead + sum(short[s] if s in steps else full[s] for s in STEPS) > limit:
-                    continue
-                candidate = self.render(plan, short=frozenset(steps), signature=False, context=context)
-                if length(candidate.text) <= limit:
-                    return candidate
-        return self.render(plan, short=frozenset(STEPS), signature=False, context=context)
+        key = (
+            plan.lang, plan.category, plan.resolution, plan.urgency, plan.personal_data, plan.platform,
+            plan.incident is not None, plan.incident.size if plan.incident else 0, bool(plan.handle),
+            tuple(plan.blocks.items()),
+        )  # fmt: skip
+        fits = self._fits.get(key)
+        if fits is None:
+            if len(self._fits) >= CACHE_SIZE:
+                self._fits.clear()
+            fits = self._fits[key] = _Fits(self, replace(plan, handle=MARK if plan.handle else ""))
+        room = self.settings.limit_for(plan.platform) - reply_length(plan.handle, plan.platform)
+        return fits.first_within(room).with_handle(plan.handle)
 
     # -- the stage --------------------------------------------------------
 
@@ -270,7 +312,13 @@ class TemplateDrafter:
             rendered.text, mention, replace(classification, category=plan.category), self.settings,
             incident=incident, lang=plan.lang, addressee=plan.handle, content_checks=self._content_problems,
         )  # fmt: skip
-        problems += [p for p in lint_steps(rendered.parts, plan.lang, incident=incident) if p not in problems]
+        step_key = (plan.lang, incident, *rendered.parts.values())
+        steps = self._step_checks.get(step_key)
+        if steps is None:
+            if len(self._step_checks) >= CACHE_SIZE:
+                self._step_checks.clear()
+            steps = self._step_checks[step_key] = lint_steps(rendered.parts, plan.lang, incident=incident)
+        problems += [p for p in steps if p not in problems]
         return ReplyDraft(
             text=rendered.text,
             lang=plan.lang,
