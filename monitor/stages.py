@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from monitor.incidents.text import TextFeatures
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Urgency
 
 
@@ -33,6 +34,8 @@ class StoredComplaint:
     mention_pk: int
     mention: Mention
     classification: Classification
+    features: TextFeatures | None = None
+    """Its text features for incident assignment, when already worked out (see monitor.prepare)."""
 
 
 @dataclass(slots=True)

@@ -70,3 +70,39 @@ def pg_url() -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
         conn.close()
+
+
+QUIET_TEXTS = [
+    "my card was declined at the supermarket",
+    "delivery driver went to the wrong street",
+    "kenapa cashback belum masuk ya",
+    "the app is slow when opening history",
+    "customer service took two days to answer",
+    "paket saya nyasar ke kota lain",
+    "promo code says expired but it is not",
+    "biaya admin naik tanpa pemberitahuan",
+]
+
+
+def store_quiet_history(database, before, hours: int = 12, category: str = "other") -> None:  # type: ignore[no-untyped-def]
+    """A monitor that has been running for a while: unrelated complaints over the `hours` before `before`.
+
+    Incidents are judged against the usual level, and a store that holds nothing yet has none.
+    """
+    from datetime import timedelta
+
+    from monitor.storage.schema import ClassificationRow, MentionRow
+
+    with database.session() as session:
+        for i in range(hours):
+            text = QUIET_TEXTS[i % len(QUIET_TEXTS)]
+            at = before - timedelta(hours=hours - i)
+            row = MentionRow(platform="x", external_id=f"quiet{i}", author=f"quiet{i}", text=text, created_at=at)
+            session.add(row)
+            session.flush()
+            session.add(
+                ClassificationRow(
+                    mention_pk=row.pk, lang="en", is_complaint=True, complaint_score=0.9,
+                    base_urgency="low", urgency="low", category=category,
+                )
+            )

@@ -15,6 +15,7 @@ from monitor.models import Classification, Mention, Urgency
 from monitor.stages import StoredComplaint
 from monitor.storage import open_database
 from monitor.storage.schema import ClassificationRow, IncidentRow, MentionRow
+from tests.conftest import store_quiet_history
 
 T0 = datetime(2026, 3, 10, 7, 40, tzinfo=timezone.utc)
 OTP = ["OTP gak masuk min", "not receiving the OTP code", "kode OTP ga dateng", "OTP still not arriving"]
@@ -47,6 +48,7 @@ def smtp():
 @pytest.fixture
 def db(tmp_path):
     database = open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    store_quiet_history(database, T0)
     yield database
     database.dispose()
 

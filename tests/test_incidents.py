@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +18,9 @@ from monitor.models import Classification, Mention, Urgency
 from monitor.stages import StoredComplaint
 from monitor.storage import open_database
 from monitor.storage.schema import ClassificationRow, IncidentRow, MentionRow
+from tests.conftest import store_quiet_history
 
-T0 = datetime(2026, 3, 10, 7, 40, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 10, 7, 40, tzinfo=UTC)
 
 OTP_TEXTS = [
     "OTP gak masuk min, udah 3x coba",
@@ -39,6 +40,14 @@ REFUND_TEXTS = [
 @pytest.fixture
 def db(tmp_path):
     database = open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
+    store_quiet_history(database, T0)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    database = open_database(f"sqlite:///{tmp_path / 'empty.db'}")
     yield database
     database.dispose()
 
@@ -160,8 +169,10 @@ def test_batch_order_does_not_change_incidents_or_ids(tmp_path, order):
     stream = _stream()
     batches = [stream[i : i + 4] for i in range(0, len(stream), 4)]
     in_order = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    store_quiet_history(in_order, T0)
     feed(in_order, batches)
     other = open_database(f"sqlite:///{tmp_path / 'b.db'}")
+    store_quiet_history(other, T0)
     if order == "reversed":
         feed(other, list(reversed(batches)))
     else:
@@ -186,13 +197,25 @@ PAYMENT_TEXTS = [
 ]
 
 
-def test_a_hot_category_makes_differently_worded_reports_one_incident(db):
-    # five payment complaints in 25 minutes, no two alike in words: the category is running hot
-    rows = [make(i, f"payer{i}", PAYMENT_TEXTS[i], i * 5, category="payment_billing") for i in range(5)]
+def test_a_category_running_far_above_its_usual_rate_helps_differently_worded_reports_group(db):
+    # five payment complaints in 25 minutes, each sharing a word or two with some others (cosine 0 to 0.32):
+    # the category's own rate is anomalous (the history holds none), so sharing it adds to that likeness
+    texts = [
+        "payment failed at the cafe just now",
+        "saldo kepotong tapi struk tidak keluar",
+        "charged twice for a single order",
+        "bayar di kasir ditolak terus dari tadi",
+        "transaction stuck on processing, money left my account",
+    ]
+    rows = [make(i, f"payer{i}", text, i * 5, category="payment_billing") for i, text in enumerate(texts)]
     feed(db, [rows])
-
     (incident,) = incidents(db)
-    assert incident["author_count"] == 5 and incident["category"] == "payment_billing"
+    assert incident["author_count"] >= 3 and incident["category"] == "payment_billing"
+
+    # the same reports with no category to share: their words alone do not make them one problem
+    other = [make(10 + i, f"other{i}", text, 600 + i * 5, category="other") for i, text in enumerate(texts)]
+    feed(db, [other])
+    assert len(incidents(db)) == 1
 
 
 def test_a_steady_trickle_of_unrelated_complaints_in_one_category_is_not_an_incident(db):
@@ -294,7 +317,8 @@ def test_a_category_far_above_its_usual_hourly_rate_is_a_burst(db):
     bursts = [r for r in incidents(db) if r["kind"] == "burst"]
     assert len(bursts) == 1
     assert bursts[0]["size"] == 7 and bursts[0]["id"].startswith("BURST-20260315-07-payment_billing")
-    assert bursts[0]["summary"]["expected_per_hour"] == 1.0
+    # the usual rate: one an hour on the 5 days of history, none on the day before (the quiet history's)
+    assert bursts[0]["summary"]["expected_per_hour"] == round(5 / 6, 3)
     with db.session() as session:
         text = show_incident(session, bursts[0]["id"])
     assert "usual rate" in text and "kartu kredit ditolak" in text
@@ -306,3 +330,96 @@ def test_burst_needs_history_and_a_real_excess():
     assert judge(12, [10, 12, 11, 13], settings) is None
     assert judge(12, [1, 0], settings) is None  # too little history
     assert judge(4, [0, 0, 0, 0], settings) is None  # too few to matter
+
+
+# ---- at a real brand's volume: an incident is an anomaly, not a category ---------------------------
+
+ORDINARY = [
+    "refund saya belum masuk juga",
+    "my refund still has not arrived",
+    "refund belum masuk udah 3 hari",
+    "still waiting for my refund",
+    "refundnya kapan masuk min",
+    "where is my refund",
+]
+DAY = 24 * 60
+
+
+def steady(start_id: int, days: int, per_hour: int, start_minutes: float = -5 * DAY) -> list[dict]:
+    """Ordinary refund complaints, alike in words, at a steady rate from `start_minutes` for `days` days."""
+    rows = []
+    for n in range(days * 24 * per_hour):
+        minutes = start_minutes + n * 60 / per_hour + (n * 7919) % 11  # not quite evenly spaced
+        rows.append(make(start_id + n, f"refunder{(n * 31) % 997}", ORDINARY[n % len(ORDINARY)], minutes,
+                         category="payment_billing"))
+    return rows
+
+
+def wave(start_id: int, at_minutes: float, count: int, every: float, prefix: str) -> list[dict]:
+    """A sharp rise of one problem, reported in English and Indonesian by different people."""
+    return [
+        make(start_id + i, f"{prefix}{i}", OTP_TEXTS[i % len(OTP_TEXTS)], at_minutes + i * every,
+             lang="id" if i % 2 == 0 else "en")
+        for i in range(count)
+    ]
+
+
+def _batches(rows: list[dict], size: int = 200) -> list[list[dict]]:
+    rows = sorted(rows, key=lambda r: r["at"])
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def test_a_category_at_its_normal_rate_never_forms_an_incident(empty_db):
+    # six alike refund complaints an hour, every hour for five days: under a fixed count (3 people within
+    # the window) this was one endless incident; it is the usual level, so it is none
+    feed(empty_db, _batches(steady(0, days=5, per_hour=6)))
+    assert incidents(empty_db) == []
+
+
+def test_a_sharp_rise_of_one_problem_is_an_incident_in_both_languages(empty_db):
+    background = steady(0, days=6, per_hour=6)
+    outage = wave(10_000, at_minutes=30, count=24, every=4, prefix="otp")
+    feed(empty_db, _batches(background + outage))
+
+    (incident,) = [i for i in incidents(empty_db) if i["kind"] == "text"]  # (the category's hours are bursts too)
+    members = {m["id"] for m in incident["mentions"]}
+    outage_ids = {f"m{r['id'][1:]}" for r in outage}
+    assert len(members & outage_ids) >= 20 and len(members - outage_ids) <= 2  # found, and pure
+    assert incident["summary"]["languages"].keys() == {"en", "id"}
+    assert "OTP" in incident["title"]
+    usual = incident["summary"]["usual"]
+    assert usual["judged_by"].startswith("same time of day") and usual["observed"] >= 3
+
+
+def test_an_incident_resolves_back_at_its_usual_level_and_a_recurrence_is_linked(empty_db):
+    background = steady(0, days=6, per_hour=6)
+    first = wave(10_000, at_minutes=30, count=12, every=5, prefix="first")
+    second = wave(20_000, at_minutes=30 + 14 * 60, count=12, every=5, prefix="second")
+    feed(empty_db, _batches(background + first + second))
+
+    found = sorted((i for i in incidents(empty_db) if i["kind"] == "text"), key=lambda i: i["first_seen"])
+    assert len(found) == 2 and [i["status"] for i in found] == ["resolved", "resolved"]
+    assert found[1]["recurred_from"] == found[0]["id"]
+    assert found[0]["summary"]["recurred_as"] == [found[1]["id"]]
+    # the first resolved 6 h (resolve_after) after the last report that kept it above its usual level,
+    # judged in event time, though the refund background never stopped
+    last = T0 + timedelta(minutes=30 + 11 * 5)
+    resolved_at = datetime.fromisoformat(found[0]["resolved_at"].replace("Z", "+00:00"))
+    assert last + timedelta(hours=5) < resolved_at <= last + timedelta(hours=6)
+
+
+def test_replaying_from_a_checkpoint_in_a_new_process_gives_the_same_incidents(tmp_path, monkeypatch):
+    import monitor.incidents.store as store
+
+    monkeypatch.setattr(store, "CHECKPOINT_EVERY", 150)
+    rows = steady(0, days=5, per_hour=3) + wave(10_000, at_minutes=30, count=15, every=4, prefix="otp")
+    batches = _batches(rows, size=100)
+    one = open_database(f"sqlite:///{tmp_path / 'one.db'}")
+    feed(one, batches)
+    fresh = open_database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    for batch in batches:  # a new process for every batch: each one starts from the newest checkpoint
+        feed(fresh, [batch])
+    late = open_database(f"sqlite:///{tmp_path / 'late.db'}")
+    feed(late, batches[::-1])  # every batch older than the last: replays from an earlier checkpoint
+    expected = shape(one)
+    assert expected and shape(fresh) == expected and shape(late) == expected

@@ -23,10 +23,13 @@ import math
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 
+from monitor.incidents.groups import GENERIC_CATEGORIES
 from monitor.incidents.stats import AnomalySettings, Usual
 
 HOUR_S = 3600.0
@@ -43,19 +46,29 @@ class Coverage:
     def __init__(self) -> None:
         self.days: set[int] = set()
         self.first: float | None = None
+        self._offsets: dict[tuple[int, int], list[int]] = {}
 
     def add(self, at: float) -> None:
-        self.days.add(int(at // DAY_S))
+        day = int(at // DAY_S)
+        if day not in self.days:
+            self.days.add(day)
+            self._offsets.clear()
         if self.first is None or at < self.first:
             self.first = at
 
     def covered_offsets(self, at: float, max_days: int) -> list[int]:
-        today = int(at // DAY_S)
-        return [k for k in range(1, max_days + 1) if today - k in self.days]
+        key = (int(at // DAY_S), max_days)
+        offsets = self._offsets.get(key)
+        if offsets is None:
+            today = key[0]
+            offsets = self._offsets[key] = [k for k in range(1, max_days + 1) if today - k in self.days]
+        return offsets
 
     def prune(self, before: float) -> None:
         cutoff = int(before // DAY_S)
-        self.days = {d for d in self.days if d >= cutoff}
+        if any(d < cutoff for d in self.days):
+            self.days = {d for d in self.days if d >= cutoff}
+            self._offsets.clear()
 
 
 def usual_count(
@@ -176,62 +189,210 @@ class CategoryRates:
 # ---- text history ---------------------------------------------------------------------------------
 
 
-class _Bucket:
-    """One event hour of complaints: rows of hashed, unit-normalised feature weights."""
+class _Block(NamedTuple):
+    """Rows of one bucket as numpy arrays, their entries sorted by key (an inverted index)."""
 
-    __slots__ = ("times", "authors", "keys", "values", "rows", "_frozen", "_frozen_n")
+    times: np.ndarray
+    authors: np.ndarray
+    categories: np.ndarray
+    specific: np.ndarray
+    """Whether each row's category is a specific one (not `other` and the like)."""
+    keys: np.ndarray
+    values: np.ndarray
+    rows: np.ndarray
+
+
+class _Bucket:
+    """One event hour of complaints: rows of hashed, unit-normalised feature weights, and each row's category.
+
+    Read as key-sorted blocks: the rows seen at the last freeze, and the few added since (the
+    current hour grows between queries; sorting it all again for each query would cost more
+    than the query).
+    """
+
+    __slots__ = ("times", "authors", "categories", "keys", "values", "rows", "_frozen", "_tail")
 
     def __init__(self) -> None:
         self.times: list[float] = []
         self.authors: list[int] = []
+        self.categories: list[int] = []
         self.keys: list[int] = []
         self.values: list[float] = []
         self.rows: list[int] = []
-        self._frozen: tuple[np.ndarray, ...] | None = None
-        self._frozen_n = 0
+        self._frozen: tuple[int, int, _Block] | None = None
+        self._tail: tuple[int, _Block] | None = None
 
-    def append(self, at: float, author: int, vector: dict[str, int], norm2: int) -> None:
+    def append(self, at: float, author: int, category: int, vector: dict[str, int], norm2: int) -> None:
         row = len(self.times)
         self.times.append(at)
         self.authors.append(author)
+        self.categories.append(category)
         scale = 1.0 / math.sqrt(norm2) if norm2 else 0.0
-        for key, value in vector.items():
-            self.keys.append(hash(key))
-            self.values.append(value * scale)
-            self.rows.append(row)
+        self.keys.extend(map(hash, vector))
+        self.values.extend([value * scale for value in vector.values()])
+        self.rows.extend([row] * len(vector))
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        n = len(self.times)
-        if self._frozen is None or self._frozen_n != n:
-            self._frozen = (
-                np.asarray(self.times, dtype=np.float64),
-                np.asarray(self.authors, dtype=np.int64),
-                np.asarray(self.keys, dtype=np.int64),
-                np.asarray(self.values, dtype=np.float64),
-                np.asarray(self.rows, dtype=np.int64),
-            )
-            self._frozen_n = n
-        return self._frozen
+    def _block(self, first_row: int, last_row: int, first_entry: int, last_entry: int, generic: set[int]) -> _Block:
+        keys = np.asarray(self.keys[first_entry:last_entry], dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        categories = np.asarray(self.categories[first_row:last_row], dtype=np.int32)
+        return _Block(
+            np.asarray(self.times[first_row:last_row], dtype=np.float64),
+            np.asarray(self.authors[first_row:last_row], dtype=np.int64),
+            categories,
+            np.fromiter((c not in generic for c in self.categories[first_row:last_row]), dtype=bool),
+            keys[order],
+            np.asarray(self.values[first_entry:last_entry], dtype=np.float64)[order],
+            np.asarray(self.rows[first_entry:last_entry], dtype=np.int64)[order] - first_row,
+        )
+
+    def blocks(self, generic: set[int]) -> list[_Block]:
+        rows, entries = len(self.times), len(self.keys)
+        frozen = self._frozen
+        if frozen is None or rows - frozen[0] > max(64, frozen[0] // 4):
+            frozen = self._frozen = (rows, entries, self._block(0, rows, 0, entries, generic))
+            self._tail = None
+        done_rows, done_entries, block = frozen
+        if rows == done_rows:
+            return [block]
+        if self._tail is None or self._tail[0] != rows:
+            self._tail = (rows, self._block(done_rows, rows, done_entries, entries, generic))
+        return [block, self._tail[1]]
 
 
-class TextHistory(_Counter):
-    """The last `baseline_days` days of complaints, to count those alike to a centroid in a window."""
+@dataclass(frozen=True, slots=True)
+class Likeness:
+    """What makes a complaint 'like' a group: the rule a report must meet to join it.
+
+    cosine(report, centroid) + category term >= threshold, where the category term is `bonus`
+    when the report has the group's specific category, minus `penalty` when it has another
+    specific one, else 0 (see Engine._category_term).
+    """
+
+    centroid: dict[str, int]
+    norm2: int
+    threshold: float
+    category: str = "other"
+    bonus: float = 0.0
+    penalty: float = 0.0
+    extra: dict[str, float] | None = None
+    """Surging words and their squared weight multiplier minus one (see `surges`)."""
+
+
+_NO_INTS = np.zeros(0, dtype=np.int64)
+
+
+class _Query(_Counter):
+    """A Likeness compiled for numpy, counting distinct alike authors in time ranges of a TextHistory."""
+
+    def __init__(self, history: TextHistory, like: Likeness) -> None:
+        extra = like.extra or {}
+        centroid = like.centroid
+        count = len(centroid)
+        keys = np.fromiter(map(hash, centroid), dtype=np.int64, count=count)
+        weights = np.fromiter(centroid.values(), dtype=np.float64, count=count)
+        norm2 = float(like.norm2)
+        if extra:
+            boost = np.fromiter((extra.get(k, 0.0) for k in centroid), dtype=np.float64, count=count)
+            norm2 += float(np.dot(boost, weights * weights))
+            weights *= 1.0 + boost
+        order = np.argsort(keys)
+        self.history = history
+        self.keys = keys[order]
+        self.weights = weights[order] / math.sqrt(norm2)
+        surging = sorted((hash(k), e) for k, e in extra.items())
+        self.surge_keys = np.fromiter((k for k, _ in surging), dtype=np.int64, count=len(surging))
+        self.surge_extra = np.fromiter((e for _, e in surging), dtype=np.float64, count=len(surging))
+        self.threshold = like.threshold - 1e-9
+        specific = history.category_code(like.category) if like.category not in GENERIC_CATEGORIES else -1
+        self.category = specific
+        self.bonus = like.bonus
+        self.penalty = like.penalty
+
+    def now(self, at: float) -> int:
+        """Distinct alike authors in the window ending at `at`."""
+        (count,) = self.counts([(at - self.history.window, at)])
+        return count
+
+    def usual(self, at: float, settings: AnomalySettings) -> Usual:
+        """The usual number of distinct alike authors in a window ending at this time of day."""
+        return usual_count(self, self.history.coverage, at, self.history.window, settings)
+
+    def _matches(self, sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in a bucket's key-sorted entries holding any of `keys`, and which of `keys` each is."""
+        start = np.searchsorted(sorted_keys, keys, "left")
+        count = np.searchsorted(sorted_keys, keys, "right") - start
+        total = int(count.sum())
+        if not total:
+            return _NO_INTS, _NO_INTS
+        which = np.repeat(np.arange(len(keys)), count)
+        positions = np.arange(total) + np.repeat(start - (np.cumsum(count) - count), count)
+        return positions, which
+
+    def counts(self, ranges: list[tuple[float, float]]) -> list[int]:
+        out = []
+        generic = self.history.generic
+        for lo, hi in ranges:
+            authors: set[int] = set()
+            for bucket in self.history.hours(lo, hi):
+                for block in bucket.blocks(generic):
+                    self._alike_authors(block, lo, hi, authors)
+            out.append(len(authors))
+        return out
+
+    def _alike_authors(self, block: _Block, lo: float, hi: float, authors: set[int]) -> None:
+        n = len(block.times)
+        positions, which = self._matches(block.keys, self.keys)
+        with_category = self.category >= 0 and (self.bonus or self.penalty)
+        if not len(positions) and not (with_category and self.bonus):
+            return
+        if len(positions):
+            weights = self.weights[which] * block.values[positions]
+            score = np.bincount(block.rows[positions], weights=weights, minlength=n)
+        else:
+            score = np.zeros(n)
+        if len(self.surge_keys):
+            positions, which = self._matches(block.keys, self.surge_keys)
+            if len(positions):
+                extra = self.surge_extra[which] * block.values[positions] ** 2
+                score /= np.sqrt(1.0 + np.bincount(block.rows[positions], weights=extra, minlength=n))
+        if with_category:
+            same = block.categories == self.category
+            score[same] += self.bonus
+            if self.penalty:
+                score[~same & block.specific] -= self.penalty
+        alike = (score >= self.threshold) & (block.times > lo) & (block.times <= hi)
+        if alike.any():
+            authors.update(block.authors[alike].tolist())
+
+
+class TextHistory:
+    """The last `baseline_days` days of complaints, to count those alike to a group in a window."""
 
     def __init__(self, baseline_days: int, window: timedelta) -> None:
         self.window = window.total_seconds()
         self.span = baseline_days * DAY_S + self.window + HOUR_S
         self.buckets: dict[int, _Bucket] = {}
         self.coverage = Coverage()
-        self._oldest = None
-        self._query: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._codes: dict[str, int] = {}
+        self.generic: set[int] = set()
+        """Codes of the generic categories (`other`…), which never earn a bonus or a penalty."""
 
-    def add(self, at: float, author: str, vector: dict[str, int], norm2: int) -> None:
+    def category_code(self, category: str) -> int:
+        code = self._codes.get(category)
+        if code is None:
+            code = self._codes[category] = len(self._codes)
+            if category in GENERIC_CATEGORIES:
+                self.generic.add(code)
+        return code
+
+    def add(self, at: float, author: str, category: str, vector: dict[str, int], norm2: int) -> None:
         hour = int(at // HOUR_S)
         bucket = self.buckets.get(hour)
         if bucket is None:
             bucket = self.buckets[hour] = _Bucket()
             self._evict(at)
-        bucket.append(at, hash(author), vector, norm2)
+        bucket.append(at, hash(author), self.category_code(category), vector, norm2)
         self.coverage.add(at)
 
     def _evict(self, now: float) -> None:
@@ -240,50 +401,17 @@ class TextHistory(_Counter):
             del self.buckets[hour]
         self.coverage.prune(now - self.span)
 
-    def _hours(self, lo: float, hi: float) -> Iterator[_Bucket]:
+    def hours(self, lo: float, hi: float) -> Iterator[_Bucket]:
         for hour in range(int(lo // HOUR_S), int(hi // HOUR_S) + 1):
             bucket = self.buckets.get(hour)
             if bucket is not None:
                 yield bucket
 
-    def counts(self, ranges: list[tuple[float, float]]) -> list[int]:
-        """Distinct authors alike to the current query centroid in each (lo, hi] range."""
-        assert self._query is not None
-        keys, weights, threshold = self._query
-        last = len(keys) - 1
-        out = []
-        for lo, hi in ranges:
-            authors: set[int] = set()
-            for bucket in self._hours(lo, hi):
-                times, who, bucket_keys, values, rows = bucket.arrays()
-                position = np.searchsorted(keys, bucket_keys)
-                np.minimum(position, last, out=position)
-                contribution = weights[position] * values
-                contribution[keys[position] != bucket_keys] = 0.0
-                dots = np.bincount(rows, weights=contribution, minlength=len(times))
-                alike = (dots >= threshold) & (times > lo) & (times <= hi)
-                if alike.any():
-                    authors.update(who[alike].tolist())
-            out.append(len(authors))
-        return out
-
-    def usual_alike(
-        self, centroid: dict[str, int], norm2: int, at: float, threshold: float, settings: AnomalySettings
-    ) -> Usual:
-        """The usual number of distinct authors, in a window ending at `at`, alike to `centroid` (cosine)."""
-        if not norm2 or not centroid:
-            return Usual(0.0, 0, "no history")
-        hashed = sorted((hash(k), v) for k, v in centroid.items())
-        scale = 1.0 / math.sqrt(norm2)
-        self._query = (
-            np.fromiter((k for k, _ in hashed), dtype=np.int64, count=len(hashed)),
-            np.fromiter((v * scale for _, v in hashed), dtype=np.float64, count=len(hashed)),
-            threshold - 1e-9,
-        )
-        try:
-            return usual_count(self, self.coverage, at, self.window, settings)
-        finally:
-            self._query = None
+    def query(self, like: Likeness) -> _Query | None:
+        """Counting complaints alike to `like` (None for an empty text)."""
+        if not like.norm2 or not like.centroid:
+            return None
+        return _Query(self, like)
 
 
 def to_datetime(at: float) -> datetime:

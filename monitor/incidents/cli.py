@@ -44,6 +44,9 @@ def incident_dict(row: IncidentRow) -> dict[str, Any]:
         "peak_per_hour": summary.get("peak_per_hour"),
         "platforms": sorted((summary.get("platforms") or {}).keys()),
         "merged_into": row.merged_into,
+        "raised_at": _iso(row.raised_at),
+        "resolved_at": _iso(row.resolves_at) if row.status == "resolved" else None,
+        "recurred_from": summary.get("recurred_from"),
         "summary": summary,
     }
 

@@ -35,26 +35,33 @@ import heapq
 import math
 from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.incidents.baseline import DAY_S, CategoryRates, TextHistory, to_datetime
+from monitor.incidents.baseline import DAY_S, CategoryRates, Likeness, TextHistory, to_datetime
 from monitor.incidents.groups import (
     GENERIC_CATEGORIES,
     Group,
     Member,
     Report,
-    cosine,
     group_id,
     new_report,
 )
-from monitor.incidents.stats import AnomalySettings, excess_share, is_anomalous
+from monitor.incidents.stats import AnomalySettings, Usual, excess_share, is_anomalous, needed_count
+from monitor.incidents.surges import WordRates, weighted_cosine
 
 MAX_CANDIDATES = 6
 """Groups scored in full per report (those sharing the most words with it)."""
-COMMON_WORD_POSTINGS = 400
+COMMON_WORD_POSTINGS = 80
 """A word shared by more open groups than this is too common to find candidates by."""
+FRAGMENTS = 2
+"""A problem described in many ways may at first be split over groups; a group with fewer than 1/FRAGMENTS of
+the alike reports an incident needs is not yet worth searching the history for."""
+CATEGORY_P_FACTOR = 1.0
+CATEGORY_MIN_EXCESS = 0.5
+"""A category helps only when it is anomalous at a tenth of the p-value and at least twice its usual level:
+it is tested on every report, so it gets far more chances to look anomalous by luck than a group does."""
 
 
 def make_report(config: EngineConfig, **fields: Any) -> Report:
@@ -74,12 +81,14 @@ class EngineConfig:
     similarity: float = 0.35
     merge_similarity: float = 0.5
     category_penalty: float = 0.1
-    category_weight: float = 0.5
+    category_weight: float = 0.25
     """Added to the text similarity, times the category's share above its usual level, while that is anomalous."""
     category_window: timedelta = timedelta(hours=1)
     category_authors: int = 3
     """A category is never anomalous with fewer distinct authors than this within `category_window`."""
     anomaly: AnomalySettings = AnomalySettings()
+    surge_weight: float = 2.0
+    """A word used far more than usual at this time of day weighs up to 1 + this much (see `surges`)."""
     category_baseline_days: int = 14
     recur_within: timedelta = timedelta(days=7)
     key_terms: frozenset[str] = frozenset()
@@ -125,6 +134,7 @@ class Engine:
         self._due: dict[str, float] = {}
         self.history = TextHistory(config.anomaly.baseline_days, config.window)
         self.rates = CategoryRates(max(config.category_baseline_days, config.anomaly.baseline_days))
+        self.words = WordRates(config.anomaly, self.window_s, config.min_authors, config.surge_weight)
         self.recent: dict[str, tuple[deque[tuple[float, str]], Counter[str]]] = {}
         """Per specific category: its reports within the trailing category window, and their authors."""
         self.resolved: deque[Group] = deque()
@@ -132,6 +142,11 @@ class Engine:
         self.used_ids: dict[str, float] = {}
         self.last_key: tuple[datetime, str, str] | None = None
         self.changes = Changes()
+        self._needed_memo: dict[float, int] = {}
+        self._category_thresholds: dict[tuple[str, int], tuple[Usual, int]] = {}
+        self._window: deque[float] = deque()
+        """Times of the complaints within the trailing window (their number sets the chance level)."""
+        self._category_anomaly = replace(config.anomaly, p_value=config.anomaly.p_value * CATEGORY_P_FACTOR)
 
     # ---- bookkeeping ---------------------------------------------------------------------------
 
@@ -208,9 +223,13 @@ class Engine:
         horizon = now - self.config.recur_within.total_seconds()
         while self.resolved and _closed_at(self.resolved[0]) < horizon:
             self.resolved.popleft()
-        if len(self.used_ids) > 4096:
-            cutoff = now - DAY_S
-            self.used_ids = {k: v for k, v in self.used_ids.items() if v >= cutoff}
+        cutoff = now - DAY_S
+        used = self.used_ids
+        while used:  # ids go in in event order: the oldest is first
+            first = next(iter(used))
+            if used[first] >= cutoff:
+                break
+            del used[first]
 
     def _new_id(self, report: Report, salt: str = "") -> str:
         gid = group_id(report, salt)
@@ -253,11 +272,23 @@ class Engine:
         observed = len(state[1]) if state is not None else 0
         if observed < self.config.category_authors:
             return 0.0
-        window = self.config.category_window.total_seconds()
-        usual = self.rates.usual(category, at, window, self.config.anomaly)
-        if not is_anomalous(observed, usual, self.config.anomaly, self.config.category_authors):
+        hour = int(at // 3600)
+        judged = self._category_thresholds.get((category, hour))
+        if judged is None:
+            # judged once an hour, for the window ending with the hour (a pure function of the hour and history)
+            window = self.config.category_window.total_seconds()
+            usual = self.rates.usual(category, (hour + 1) * 3600.0, window, self.config.anomaly)
+            needed = 1 << 30  # nothing to compare with yet: a new installation learns its categories' rates first
+            if usual.how != "no history":
+                needed = needed_count(usual, self._category_anomaly, self.config.category_authors)
+            if len(self._category_thresholds) > 10_000:
+                self._category_thresholds.clear()
+            judged = self._category_thresholds[(category, hour)] = (usual, needed)
+        usual, needed = judged
+        if observed < needed:
             return 0.0
-        return excess_share(observed, usual)
+        excess = excess_share(observed, usual)
+        return excess if excess >= CATEGORY_MIN_EXCESS else 0.0
 
     def _category_term(self, a: str, b: str, excess: float) -> float:
         if a in GENERIC_CATEGORIES or b in GENERIC_CATEGORIES:
@@ -269,20 +300,18 @@ class Engine:
     # ---- assignment ----------------------------------------------------------------------------
 
     def _candidates(self, words: list[str] | tuple[str, ...]) -> list[Group]:
-        shared: dict[str, int] = {}
-        count = shared.get
+        """The open groups sharing the most lookup words with `words` (at most MAX_CANDIDATES)."""
+        shared: Counter[str] = Counter()
         postings = self._postings
-        for word in words:
-            posting = postings.get(word)
-            if posting and len(posting) <= COMMON_WORD_POSTINGS:
-                for gid in posting:
-                    shared[gid] = count(gid, 0) + 1
+        found = [p for p in map(postings.get, words) if p]
+        for posting in found:
+            if len(posting) <= COMMON_WORD_POSTINGS:
+                shared.update(posting)
         if not shared:
-            for word in words:
-                for gid in postings.get(word, ()):
-                    shared[gid] = count(gid, 0) + 1
-        if not shared:
-            return []
+            for posting in found:
+                shared.update(posting)
+            if not shared:
+                return []
         # Groups sharing far fewer words than the best-sharing one are hardly ever the closest: skip them.
         floor = max(shared.values()) // 2
         ranked = sorted([(-n, gid) for gid, n in shared.items() if n >= floor])
@@ -295,6 +324,8 @@ class Engine:
         self.last_key = key
         self.advance(report.at)
         self.observe(report)
+        self.words.add(report.at, report.author, report.features.words)
+        surging = self.words.surging
         category = report.category
         excess = self.category_excess(category, report.at)
         words = report.index
@@ -303,7 +334,7 @@ class Engine:
         threshold = self.config.similarity
         matches = []
         for group in self._candidates(lookup):
-            score = cosine(group.centroid, group.norm2, vector, norm2)
+            score = weighted_cosine(group.centroid, group.norm2, vector, norm2, surging)
             score += self._category_term(group.category, category, excess)
             if score >= threshold:
                 matches.append((score, group))
@@ -327,20 +358,26 @@ class Engine:
             for _, other in matches[1:]:
                 if other.id not in self.open or target.id not in self.open:
                     continue
-                alike = target.similarity_to(other) + self._category_term(target.category, other.category, excess)
-                if alike >= self.config.merge_similarity:
+                alike = self.similarity(target, other) + self._category_term(target.category, other.category, excess)
+                # an incident takes in a group as alike as a report must be to join it
+                needed = self.config.merge_similarity
+                if target.raised or other.raised:
+                    needed = min(needed, threshold)
+                if alike >= needed:
                     survivor, absorbed = _survivor(target, other)
                     self._merge(survivor, absorbed, report.created_at)
                     merged.append(absorbed.id)
                     target = survivor
             placement = Placement(target.id, round(similarity, 4), tuple(merged))
+        self.history.add(report.at, report.author, category, vector, norm2)
+        self._window.append(report.at)
         if not target.raised:
             target = self._maybe_raise(target, report)
         if target.raised:
+            self._rejudge(target, report.at)
             target.hot_until = target.last_hot()
         self._schedule(target)
         self._touch(target)
-        self.history.add(report.at, report.author, vector, norm2)
         self.rates.add(category, report.at, report.pk)
         if target.id != placement.group_id:
             placement = Placement(target.id, placement.similarity, placement.merged)
@@ -348,26 +385,149 @@ class Engine:
 
     # ---- becoming an incident ------------------------------------------------------------------
 
+    def similarity(self, a: Group, b: Group) -> float:
+        """How alike two groups' texts are now (surging words weighted up)."""
+        return weighted_cosine(a.centroid, a.norm2, b.centroid, b.norm2, self.words.surging)
+
+    def likeness(self, group: Group, at: float) -> Likeness:
+        """The rule a report must meet to join `group` now (its category's bonus as it stands now)."""
+        excess = self.category_excess(group.category, at)
+        return Likeness(
+            centroid=group.centroid,
+            norm2=group.norm2,
+            threshold=self.config.similarity,
+            category=group.category,
+            bonus=self.config.category_weight * excess,
+            penalty=self.config.category_penalty,
+            extra=dict(self.words.surging),
+        )
+
     def _maybe_raise(self, group: Group, report: Report) -> Group:
-        observed = len(group.live_authors)
-        settings = self.config.anomaly
-        if observed < self.config.min_authors:
+        """Raise the group when reports like it, in the window, are clearly above their usual number.
+
+        Reports like it count whichever group they landed in: a problem described in many ways
+        is split over several groups at first, and its rate is theirs together.
+        """
+        judged = self._judge(group, report.at)
+        if judged is None:
             return group
-        self.changes.baseline_queries += 1
-        usual = self.history.usual_alike(group.centroid, group.norm2, report.at, self.config.similarity, settings)
-        if not is_anomalous(observed, usual, settings, self.config.min_authors):
-            return group
+        observed, usual = judged
+        incident = self._alike_incident(group, report.at)
+        if incident is not None:  # another part of a problem already raised: it joins that incident
+            self._merge(incident, group, report.created_at)
+            incident.hot_until = max(incident.hot_until, report.at)
+            return incident
         expected = usual.expected
-        calm = max(1, math.ceil(expected + 2 * math.sqrt(expected)))
+        calm = calm_level(expected)
         if group.size > len(group.live):
             group = self._restart(group, report.created_at)
         else:
             for member in group.live:  # its members so far were a hidden candidate's: now they are news
                 self._join(group, member)
         group.raise_with(report.created_at, report.pk, round(expected, 3), usual.how, usual.days, calm)
+        group.observed = observed
         group.hot_until = report.at
+        self._gather(group, report)
         self._link_recurrence(group)
         return group
+
+    def _chance_level(self, at: float) -> float:
+        """The usual count no problem is below: this share of all complaints in the window look alike by chance."""
+        horizon = at - self.window_s
+        window = self._window
+        while window and window[0] <= horizon:
+            window.popleft()
+        return self.config.anomaly.coincidence * len(window)
+
+    def _judge(self, group: Group, at: float) -> tuple[int, Usual] | None:
+        """(alike authors now, usual level) when the group may be anomalous now; None when it cannot be.
+
+        The cheap reasons it cannot come first: too few authors of its own for even its alike reports
+        to reach what the chance level needs, too few alike reports in the window, or (within the same
+        hour) too few for the usual level judged earlier in that hour. Only then is the history searched.
+        """
+        own = len(group.live_authors)
+        if own < 2:
+            return None
+        floor = self._chance_level(at)
+        needed = self._needed(floor)
+        if own * FRAGMENTS < needed:
+            return None
+        hour = int(at // 3600)
+        seen_hour, seen_own, seen_alike = group.now_memo
+        if seen_hour == hour and own - seen_own <= 1 and seen_alike + own - seen_own < needed:
+            return None  # judged within the hour with as many authors of its own: still short (checkpointed)
+        query = self.history.query(self.likeness(group, at))
+        if query is None:
+            return None
+        self.changes.baseline_queries += 1
+        alike = query.now(at)
+        group.now_memo = (hour, own, alike)
+        observed = max(alike, own)
+        if observed < needed:
+            return None
+        if group.usual_hour == hour and observed < self._needed(max(floor, group.usual_memo)):
+            return None
+        usual = query.usual(at, self.config.anomaly)
+        if usual.how == "no history":
+            return None  # nothing to be above yet: a new installation learns first
+        if usual.expected < floor:
+            usual = replace(usual, expected=floor, how=usual.how + ", chance level")
+        group.usual_hour, group.usual_memo = hour, usual.expected
+        if not is_anomalous(observed, usual, self.config.anomaly, self.config.min_authors):
+            return None
+        return observed, usual
+
+    def _needed(self, floor: float) -> int:
+        """The fewest alike authors that can be anomalous when the usual level is at least `floor`."""
+        key = round(floor, 2)
+        needed = self._needed_memo.get(key)
+        if needed is None:
+            settings = self.config.anomaly
+            usual = Usual(key, 0, "")
+            needed = max(self.config.min_authors, math.ceil(settings.ratio * key))
+            while not is_anomalous(needed, usual, settings, self.config.min_authors):
+                needed += 1
+            self._needed_memo[key] = needed
+        return needed
+
+    def _rejudge(self, incident: Group, at: float) -> None:
+        """Once an event hour: what the incident's usual level is now (it resolves when back at it)."""
+        hour = int(at // 3600)
+        if incident.judged_hour == hour:
+            return
+        incident.judged_hour = hour
+        self.changes.baseline_queries += 1
+        query = self.history.query(self.likeness(incident, at))
+        if query is None:
+            return
+        usual = query.usual(at, self.config.anomaly)
+        if usual.how != "no history":
+            expected = max(usual.expected, self._chance_level(at))
+            incident.calm_level = max(incident.calm_level, calm_level(expected))
+
+    def _alike_incident(self, group: Group, at: float) -> Group | None:
+        best: tuple[float, Group] | None = None
+        for other in self._candidates(list(group.words)):
+            if other is group or not other.raised or other.id not in self.open:
+                continue
+            excess = self.category_excess(other.category, at)
+            alike = self.similarity(other, group) + self._category_term(other.category, group.category, excess)
+            if alike >= self.config.similarity and (best is None or alike > best[0]):
+                best = (alike, other)
+        return best[1] if best is not None else None
+
+    def _gather(self, incident: Group, report: Report) -> None:
+        """Merge into a new incident the candidate groups that hold other reports of the same problem."""
+        threshold = self.config.similarity
+        for other in self._candidates(list(incident.words)):
+            if other is incident or other.raised or other.id not in self.open:
+                continue
+            alike = self.similarity(incident, other) + self._category_term(
+                incident.category, other.category, self.category_excess(incident.category, report.at)
+            )
+            if alike >= threshold:
+                self._merge(incident, other, report.created_at)
 
     def _restart(self, old: Group, at: datetime) -> Group:
         """A long-running candidate turns anomalous: the incident is its last window, under a new id."""
@@ -386,7 +546,7 @@ class Engine:
     def _link_recurrence(self, group: Group) -> None:
         best: tuple[float, float, Group] | None = None
         for old in self.resolved:
-            alike = cosine(group.centroid, group.norm2, old.centroid, old.norm2)
+            alike = self.similarity(group, old)
             if alike >= self.config.merge_similarity:
                 closed = old.closed_at.timestamp() if old.closed_at else 0.0
                 if best is None or (alike, closed) > (best[0], best[1]):
@@ -467,6 +627,11 @@ class Engine:
             when = at or group.last_seen
             assert when is not None
             self._close(group, when, "resolved" if group.raised else "expired")
+
+
+def calm_level(expected: float) -> int:
+    """The most distinct authors within a window that is still the usual level (about 2 sigma above it)."""
+    return max(1, math.ceil(expected + 2 * math.sqrt(expected)))
 
 
 def _closed_at(group: Group) -> float:

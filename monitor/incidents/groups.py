@@ -59,9 +59,12 @@ def new_report(
     lang: str = "",
     key_terms: frozenset[str] = frozenset(),
     ignore_terms: frozenset[str] = frozenset(),
+    feats: TextFeatures | None = None,
 ) -> Report:
-    """A Report with its comparable text features; a specific category is also a lookup word."""
-    feats = features(text, key_terms, ignore_terms)
+    """A Report with its comparable text features (`feats` when already worked out with the same terms);
+    a specific category is also a lookup word."""
+    if feats is None:
+        feats = features(text, key_terms, ignore_terms)
     category = category or "other"
     return Report(
         pk=pk,
@@ -245,6 +248,13 @@ class Group:
     """Distinct authors within the window when it was raised."""
     calm_level: int = 1
     """At most this many distinct authors within a window is its usual rate: not 'hot'."""
+    now_memo: tuple[int, int, int] = (-1, 0, 0)
+    """(event hour, its own distinct authors, alike authors in the window) when last judged as a candidate."""
+    usual_hour: int = -1
+    usual_memo: float = 0.0
+    """The usual level judged for it (while a candidate) in event hour `usual_hour`."""
+    judged_hour: int = -1
+    """The event hour its usual level was last judged (once an hour while it is an incident)."""
     hot_until: float = 0.0
     """Event time (POSIX) of the last report that kept it above its usual level (see `last_hot`)."""
     recurred_from: str | None = None
@@ -329,6 +339,7 @@ class Group:
         for member in self.live:
             self.facts.add(member.report)
         self.raised_at = at
+        self.judged_hour = int(at.timestamp() // 3600)
         self.raised_by = by
         self.usual = usual
         self.usual_how = how

@@ -43,7 +43,10 @@ class AnomalyConfig(BaseModel):
     p_value: float = Field(0.001, gt=0, lt=1)
     """…and this unlikely under a Poisson law at the usual count."""
     least_usual: float = Field(0.1, gt=0)
-    """The usual count assumed when the history holds none (never seen is not impossible)."""
+    """The usual count assumed when the history holds none (never seen is not impossible)…"""
+    coincidence: float = Field(0.01, ge=0, le=1)
+    """…and at least this share of all complaints in the window: at a high volume, more reports look
+    alike by chance, so a handful of alike reports is not yet an incident."""
 
     def engine_settings(self) -> AnomalySettings:
         return AnomalySettings(
@@ -52,6 +55,7 @@ class AnomalyConfig(BaseModel):
             ratio=self.ratio,
             p_value=self.p_value,
             least_usual=self.least_usual,
+            coincidence=self.coincidence,
         )
 
 
@@ -73,7 +77,7 @@ class IncidentSettings(BaseModel):
     """How alike (0–1) a complaint must be to a group's reports to join it."""
     merge_similarity: float = Field(0.5, gt=0, le=1)
     """How alike two groups must be to merge into one."""
-    category_weight: float = Field(0.5, ge=0, le=1)
+    category_weight: float = Field(0.25, ge=0, le=1)
     """Added to the text similarity (0–1), times the share of the category's volume above its usual level,
     when a complaint shares the group's specific category (not `other`) while that category is itself
     anomalous in the trailing `category_window`. A category at its normal rate adds nothing."""

@@ -73,6 +73,9 @@ def _group(group: Group) -> dict[str, Any]:
         "peak_authors": group.peak_authors,
         "first_seen": _iso(group.first_seen),
         "last_seen": _iso(group.last_seen),
+        "now_memo": list(group.now_memo),
+        "usual_hour": group.usual_hour,
+        "usual_memo": group.usual_memo,
     }
     if group.facts is not None:
         out.update(
@@ -84,6 +87,7 @@ def _group(group: Group) -> dict[str, Any]:
             usual_days=group.usual_days,
             observed=group.observed,
             calm_level=group.calm_level,
+            judged_hour=group.judged_hour,
             hot_until=group.hot_until,
             recurred_from=group.recurred_from,
             recurred_as=group.recurred_as,
@@ -99,6 +103,7 @@ def dump(engine: Engine) -> bytes:
         "resolved": [_resolved(g) for g in engine.resolved],
         "recent": {c: list(map(list, q)) for c, (q, _) in sorted(engine.recent.items())},
         "used_ids": engine.used_ids,
+        "window": list(engine._window),
     }
     return zlib.compress(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode(), 6)
 
@@ -159,6 +164,9 @@ def _load_group(data: dict[str, Any], reports: dict[int, Report], window: float)
     group.peak_authors = data["peak_authors"]
     group.first_seen = _dt(data["first_seen"])
     group.last_seen = _dt(data["last_seen"])
+    group.now_memo = tuple(data["now_memo"])  # type: ignore[assignment]
+    group.usual_hour = data["usual_hour"]
+    group.usual_memo = data["usual_memo"]
     if "facts" in data:
         group.facts = _load_facts(data["facts"], reports)
         group.raised_at = _dt(data["raised_at"])
@@ -168,6 +176,7 @@ def _load_group(data: dict[str, Any], reports: dict[int, Report], window: float)
         group.usual_days = data["usual_days"]
         group.observed = data["observed"]
         group.calm_level = data["calm_level"]
+        group.judged_hour = data["judged_hour"]
         group.hot_until = data["hot_until"]
         group.recurred_from = data["recurred_from"]
         group.recurred_as = list(data["recurred_as"])
@@ -191,5 +200,6 @@ def load(blob: bytes, engine: Engine, reports_by_pk: Callable[[Iterable[int]], d
         queue: deque[tuple[float, str]] = deque((float(at), author) for at, author in items)
         engine.recent[category] = (queue, Counter(author for _, author in queue))
     engine.used_ids = {k: float(v) for k, v in state["used_ids"].items()}
+    engine._window.extend(float(at) for at in state["window"])
     key = state["last_key"]
     engine.last_key = (datetime.fromisoformat(key[0]), key[1], key[2]) if key else None

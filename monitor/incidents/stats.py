@@ -73,6 +73,9 @@ class AnomalySettings:
     """…and this unlikely under a Poisson law at the usual rate."""
     least_usual: float = 0.1
     """The usual count assumed when history shows none (a problem never seen is not impossible)."""
+    coincidence: float = 0.01
+    """…and at least this share of all complaints in the window: the more reports arrive, the more
+    of them look alike by chance."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,14 @@ def is_anomalous(observed: int, usual: Usual, settings: AnomalySettings, least: 
     if observed < least or observed < settings.ratio * usual.expected:
         return False
     return poisson_tail(observed, max(usual.expected, settings.least_usual)) < settings.p_value
+
+
+def needed_count(usual: Usual, settings: AnomalySettings, least: int = 1) -> int:
+    """The fewest reports that are anomalous against `usual` (what `is_anomalous` asks, solved for the count)."""
+    needed = max(least, math.ceil(settings.ratio * usual.expected), 1)
+    while not is_anomalous(needed, usual, settings, least):
+        needed += 1
+    return needed
 
 
 def excess_share(observed: int, usual: Usual) -> float:

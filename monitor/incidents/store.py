@@ -40,7 +40,7 @@ from monitor.incidents.baseline import DAY_S, HOUR_S, timestamp, to_datetime
 from monitor.incidents.engine import Changes, Engine, EngineConfig, make_report
 from monitor.incidents.groups import Group, Report
 from monitor.incidents.settings import AlertSettings, IncidentSettings
-from monitor.incidents.text import features, tokens
+from monitor.incidents.text import TextFeatures, features, tokens
 from monitor.incidents.visibility import BURST_PREFIX, OPEN_STATUSES
 from monitor.models import IncidentContext, Urgency, size_bucket, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
@@ -144,6 +144,7 @@ class StoredIncidentAssigner:
         lang: str,
         category: str | None,
         urgency: str | None,
+        feats: TextFeatures | None = None,
     ) -> Report:
         try:
             rank = Urgency(urgency or "low").rank
@@ -160,6 +161,7 @@ class StoredIncidentAssigner:
             text=text,
             urgency_rank=rank,
             lang=lang,
+            feats=feats,
         )
 
     def _from_complaint(self, complaint: StoredComplaint) -> Report:
@@ -174,6 +176,7 @@ class StoredIncidentAssigner:
             lang=verdict.lang or mention.lang or "",
             category=verdict.category,
             urgency=verdict.urgency.value,
+            feats=complaint.features,
         )
 
     def _stored_reports(self, session: Session, where: Any, order: bool = True) -> Iterator[Report]:
@@ -288,7 +291,10 @@ class StoredIncidentAssigner:
         )
         for report in text_rows:
             if report.order_key <= position:
-                engine.history.add(report.at, report.author, report.features.vector, report.features.norm2)
+                engine.history.add(
+                    report.at, report.author, report.category, report.features.vector, report.features.norm2
+                )
+                engine.words.add(report.at, report.author, report.features.words)
 
     def _rebuild(self, session: Session, first: OrderKey) -> tuple[Engine, int, OrderKey | None, set[str]]:
         """A fresh engine at the newest checkpoint before `first`; returns it, its epoch, its position and
@@ -529,7 +535,7 @@ class _Writer:
                 )
             fresh = [r for r in rows if (r["incident_id"], r["mention_pk"]) not in existing]
             if fresh:
-                session.execute(insert(IncidentMemberRow), fresh)
+                session.connection().execute(insert(IncidentMemberRow.__table__), fresh)
             self._joins = {}
 
     def _status(self, group: Group, resolves_at: datetime | None) -> str:
@@ -596,7 +602,7 @@ class _Writer:
             else:
                 updates.append({"b_id": group.id, **{k: v for k, v in row.items() if k != "id"}})
         if inserts:
-            session.execute(insert(IncidentRow), inserts)
+            session.connection().execute(insert(IncidentRow.__table__), inserts)
         if updates:
             from sqlalchemy import bindparam
 

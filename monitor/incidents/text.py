@@ -52,6 +52,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "nope",
         "without",
         "tanpa",
+        "teu",
+        "henteu",
     ),
     "cannot": (
         "gabisa",
@@ -163,7 +165,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "package": ("paket", "package", "parcel", "kiriman", "paketnya", "shipment", "delivery", "pengiriman"),
     "network": ("sinyal", "signal", "jaringan", "network", "koneksi", "connection", "wifi", "connect"),
     "internet": ("inet", "internet", "kuota", "quota", "data"),
-    "down": ("down", "mati", "tumbang", "outage", "offline", "gangguan", "maintenance", "disruption"),
+    "down": ("down", "mati", "tumbang", "outage", "offline", "gangguan", "maintenance", "disruption", "padam"),
+    "water": ("air", "cai", "water", "ledeng"),
+    "flow": ("mengalir", "ngalir", "ngocor", "ngucur", "kocor", "flow", "flowing", "running"),
+    "power": ("listrik", "electricity", "power", "pln"),
+    "light": ("lampu", "light", "lights", "pju"),
     "account": ("akun", "account", "accounts", "akunnya"),
     "blocked": (
         "blokir",
