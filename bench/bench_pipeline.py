@@ -1,57 +1,44 @@
-"""End-to-end pipeline throughput: mentions/s through every stage, against storing alone.
+"""End-to-end import rate at a real brand's volume: mentions/s through every stage, against the floor.
 
-    python bench/bench_pipeline.py [--mentions 5000] [--postgres URL]
+    python bench/bench_pipeline.py                       # 10k, 100k and 1M mentions, SQLite and PostgreSQL
+    python bench/bench_pipeline.py --sizes 10000,100000 --databases sqlite
 
-The stream is the bundled sample, repeated with fresh ids and shifted in time
-(one copy per 2 days), so incidents and drafts happen as in real use. The
-baseline is the store step alone (idempotent insert) on the same data and
-database kind, measured in the same run; the ratio says what the stages cost.
+The stream is bench/volume_stream at 20,000 mentions a day (public EN/ID complaint tweets as the
+background, half of them complaints, with injected outages), as long as the size needs. Each
+size is imported in batches of the pipeline's own size, in one process, into a fresh database:
+
+- floor: parse-and-insert alone (the idempotent insert step, in the same batches) on the same
+  database kind, measured in the same run;
+- full pipeline: store, classify, incidents, reply drafts, as `complaint-monitor import` does (one
+  call over the whole stream, so a second process prepares batches ahead, as it does for an import).
+
+For each run: mentions/s overall, the rate of each tenth of the stream (the last tenth against the
+first says whether cost per mention stays flat as the store grows), and the process's peak RSS.
+Each run is a separate process, so its peak RSS is its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import resource
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.app import App  # noqa: E402
-from monitor.mention_io import read_mentions  # noqa: E402
-from monitor.models import Mention  # noqa: E402
-from monitor.pipeline import Pipeline  # noqa: E402
-from monitor.storage import open_database  # noqa: E402
-from monitor.storage.repository import insert_new_mentions  # noqa: E402
-
-SAMPLE = ROOT / "examples" / "sample_mentions.jsonl"
+PER_DAY = 20_000
+TENTHS = 10
 
 
-def stream(count: int) -> list[Mention]:
-    with SAMPLE.open(encoding="utf-8") as handle:
-        base = list(read_mentions(handle))
-    out: list[Mention] = []
-    copy = 0
-    while len(out) < count:
-        shift = timedelta(days=2 * copy)
-        for m in base:
-            out.append(replace(m, id=f"{m.id}-c{copy}", created_at=m.created_at + shift))
-            if len(out) == count:
-                break
-        copy += 1
-    return out
-
-
-def fresh_url(kind: str, pg_url: str | None, folder: Path, tag: str) -> str | None:
+def fresh_url(kind: str, pg_url: str, folder: Path, tag: str) -> str:
     if kind == "sqlite":
         return f"sqlite:///{folder / f'{tag}.db'}"
-    if not pg_url:
-        return None
     import psycopg
 
     schema = f"bench_{tag}_{int(time.time() * 1000) % 10**9}"
@@ -60,51 +47,134 @@ def fresh_url(kind: str, pg_url: str | None, folder: Path, tag: str) -> str | No
     return f"{pg_url}?options=-csearch_path%3D{schema}"
 
 
-def bench(kind: str, mentions: list[Mention], pg_url: str | None, folder: Path) -> tuple[float, float] | None:
-    store_url = fresh_url(kind, pg_url, folder, "store")
-    full_url = fresh_url(kind, pg_url, folder, "full")
-    if store_url is None or full_url is None:
-        return None
-    database = open_database(store_url)
-    start = time.perf_counter()
-    for i in range(0, len(mentions), 500):
-        with database.session() as session:
-            insert_new_mentions(session, mentions[i : i + 500], "bench")
-    store_rate = len(mentions) / (time.perf_counter() - start)
-    database.dispose()
+def drop_schema(pg_url: str, url: str) -> None:
+    import psycopg
 
-    app = App(config_path=ROOT / "config.yaml", db_override=full_url)
-    pipeline: Pipeline = app.pipeline  # model and templates load here, outside the timing
-    start = time.perf_counter()
-    report = pipeline.process(mentions, source="bench")
-    full_rate = len(mentions) / (time.perf_counter() - start)
-    assert report.new == len(mentions), report.summary()
-    app.close()
-    return store_rate, full_rate
+    schema = url.rsplit("%3D", 1)[1]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def run_one(mode: str, url: str, size: int) -> dict[str, object]:
+    """In this process: import `size` mentions of the volume stream into `url` (mode: floor or full)."""
+    from bench.volume_stream import StreamConfig, iter_mentions
+    from monitor.app import App
+    from monitor.pipeline import BATCH_SIZE
+    from monitor.storage import open_database
+    from monitor.storage.repository import insert_new_mentions
+
+    days = -(-size // PER_DAY) + 1
+    stream = iter_mentions(StreamConfig(per_day=PER_DAY, days=days, seed=3))
+    tenth = max(1, size // TENTHS)
+    marks: list[float] = []
+    done = 0
+    if mode == "floor":
+        database = open_database(url)
+        started = time.perf_counter()
+        batch: list = []
+        for mention in itertools.islice(stream, size):
+            batch.append(mention)
+            if len(batch) == BATCH_SIZE:
+                with database.session() as session:
+                    insert_new_mentions(session, batch, "bench")
+                done += len(batch)
+                batch = []
+                while len(marks) < TENTHS and done >= tenth * (len(marks) + 1):
+                    marks.append(time.perf_counter() - started)
+        if batch:
+            with database.session() as session:
+                insert_new_mentions(session, batch, "bench")
+            done += len(batch)
+        elapsed = time.perf_counter() - started
+        database.dispose()
+    else:
+        app = App(config_path=ROOT / "config.yaml", db_override=url)
+        pipeline = app.pipeline
+        process_batch = pipeline._process_batch
+
+        def timed(mentions, source, prepared):  # type: ignore[no-untyped-def]
+            nonlocal done
+            result = process_batch(mentions, source, prepared)
+            done += len(mentions)
+            while len(marks) < TENTHS and done >= tenth * (len(marks) + 1):
+                marks.append(time.perf_counter() - started)
+            return result
+
+        pipeline._process_batch = timed  # type: ignore[method-assign]
+        started = time.perf_counter()
+        report = pipeline.process(itertools.islice(stream, size), source="bench")
+        elapsed = time.perf_counter() - started
+        assert report.new == size, report.summary()
+        app.close()
+    while len(marks) < TENTHS:
+        marks.append(elapsed)
+    rates = []
+    previous = 0.0
+    for mark in marks:
+        rates.append(tenth / max(mark - previous, 1e-9))
+        previous = mark
+    return {
+        "mentions": done,
+        "seconds": elapsed,
+        "rate": done / elapsed,
+        "first_tenth": rates[0],
+        "last_tenth": rates[-1],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def in_subprocess(mode: str, url: str, size: int) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, url, str(size)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mentions", type=int, default=5000)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "URL", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    mentions = stream(args.mentions)
-    print(f"{len(mentions)} mentions (sample stream repeated), one process\n")
-    print(f"{'database':<10} {'store only /s':>14} {'full pipeline /s':>17} {'full ÷ store':>13}")
+    if args.child:
+        mode, url, size = args.child
+        print(json.dumps(run_one(mode, url, int(size))))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"bench/volume_stream at {PER_DAY:,} mentions/day; batches of the pipeline's size; one process per run\n")
+    header = (
+        f"{'database':<9} {'mentions':>9} {'floor /s':>9} {'full /s':>8} {'full÷floor':>10} "
+        f"{'1st tenth /s':>12} {'last tenth /s':>13} {'time last÷1st':>13} {'peak RSS MB':>11} "
+        f"{'preparing process MB':>20}"
+    )
+    print(header)
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in ("sqlite", "postgres"):
-            try:
-                result = bench(kind, mentions, args.postgres if kind == "postgres" else None, Path(tmp))
-            except Exception as exc:  # noqa: BLE001 - a missing server is reported, not fatal
-                print(f"{kind:<10} skipped: {str(exc).splitlines()[0]}")
-                continue
-            if result is None:
-                print(f"{kind:<10} skipped")
-                continue
-            store_rate, full_rate = result
-            print(f"{kind:<10} {store_rate:>14,.0f} {full_rate:>17,.0f} {full_rate / store_rate:>13.2f}")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak resident memory: {peak_mb:.0f} MB")
+        for kind in args.databases.split(","):
+            for size in sizes:
+                urls = []
+                try:
+                    urls = [fresh_url(kind, args.postgres, Path(tmp), f"{mode}{size}") for mode in ("floor", "full")]
+                    floor = in_subprocess("floor", urls[0], size)
+                    full = in_subprocess("full", urls[1], size)
+                except Exception as exc:  # noqa: BLE001 - a missing server is reported, not fatal
+                    print(f"{kind:<9} {size:>9,} skipped: {str(exc).strip().splitlines()[-1][:120]}")
+                    continue
+                finally:
+                    if kind == "postgres":
+                        for url in urls:
+                            drop_schema(args.postgres, url)
+                print(
+                    f"{kind:<9} {full['mentions']:>9,} {floor['rate']:>9,.0f} {full['rate']:>8,.0f} "
+                    f"{full['rate'] / floor['rate']:>10.2f} {full['first_tenth']:>12,.0f} "
+                    f"{full['last_tenth']:>13,.0f} {full['first_tenth'] / full['last_tenth']:>13.2f} "
+                    f"{full['peak_rss_mb']:>11,.0f} {full['worker_rss_mb']:>20,.0f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Settings, load_settings
 from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter
@@ -13,6 +15,19 @@ from monitor.storage import Database, open_database
 
 if TYPE_CHECKING:
     from monitor.pipeline import Pipeline
+
+
+class _Lazy:
+    """Stands for an object that is built the first time one of its attributes is used."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
 
 
 @dataclass
@@ -58,11 +73,32 @@ class App:
 
     @cached_property
     def pipeline(self) -> Pipeline:
+        from monitor.incidents.store import brand_words
         from monitor.pipeline import Pipeline
+        from monitor.prepare import Ahead, TextTerms
 
-        return Pipeline(self.database, self.classifier, self.incident_assigner, self.reply_drafter)
+        brand = self.settings.brand
+        terms = TextTerms(
+            frozenset(t.lower() for t in self.settings.incidents.key_terms),
+            brand_words([brand.name, *brand.names, *brand.hashtags]),
+        )
+        # The model and templates load on first use: a long import prepares in a second process and
+        # this one never needs them.
+        classifier = _Lazy(lambda: self.classifier)
+        drafter = _Lazy(lambda: self.reply_drafter)
+        config_path = self.config_path
+        return Pipeline(
+            self.database,
+            classifier,  # type: ignore[arg-type]
+            self.incident_assigner,
+            drafter,  # type: ignore[arg-type]
+            terms=terms,
+            ahead=(lambda: Ahead(config_path)) if (os.cpu_count() or 1) > 1 else None,
+        )
 
     def close(self) -> None:
+        if "pipeline" in self.__dict__:
+            self.pipeline.close()
         if self._database is not None:
             self._database.dispose()
             self._database = None

@@ -11,9 +11,12 @@ and only the mention that fails is reported.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import bindparam, insert, select, update
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session
 from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
 from monitor.incidents.visibility import open_incident_of
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency
+from monitor.prepare import Ahead, Prepared, Preparer, TextTerms, draft_safely
 from monitor.stages import IncidentAssigner, IncidentOutcome, MentionClassifier, ReplyDrafter, StoredComplaint
 from monitor.storage import Database
 from monitor.storage.repository import flag_new, insert_new_mentions, mention_from_row, set_status
@@ -30,6 +34,8 @@ from monitor.storage.schema import ClassificationRow, LabelRow, MentionRow, Repl
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+AHEAD_AFTER = 10
+"""A stream longer than this many batches is prepared in a second process (see monitor.prepare)."""
 
 
 @dataclass
@@ -100,27 +106,71 @@ class Pipeline:
         classifier: MentionClassifier,
         incidents: IncidentAssigner,
         replies: ReplyDrafter,
+        *,
+        terms: TextTerms | None = None,
+        ahead: Callable[[], Ahead] | None = None,
     ) -> None:
         self.database = database
         self.classifier = classifier
         self.incidents = incidents
         self.replies = replies
+        self.preparer = Preparer(classifier, replies, terms or TextTerms())
+        self._ahead_factory = ahead
+        self._ahead: Ahead | None = None
         # One batch at a time: incident assignment reads and rewrites the open window.
         self._lock = threading.Lock()
 
     def process(self, mentions: Iterable[Mention], source: str) -> IngestReport:
+        """Store, classify, group and draft `mentions`, BATCH_SIZE at a time, each batch in one transaction.
+
+        A long stream (more than AHEAD_AFTER batches) is prepared one batch ahead in a second process.
+        """
         report = IngestReport()
-        batch: list[Mention] = []
-        for mention in mentions:
-            batch.append(mention)
-            if len(batch) >= BATCH_SIZE:
-                report.merge(self._process_batch(batch, source))
-                batch = []
-        if batch:
-            report.merge(self._process_batch(batch, source))
+        batches = _batches(mentions)
+        first = list(itertools.islice(batches, AHEAD_AFTER))
+        ahead = self._start_ahead() if len(first) == AHEAD_AFTER else None
+        if ahead is None:
+            for batch in itertools.chain(first, batches):
+                report.merge(self._process_batch(batch, source, self.preparer.prepare(batch)))
+            return report
+        pending: collections.deque[tuple[list[Mention], Future[list[Prepared]]]] = collections.deque()
+        for batch in itertools.chain(first, batches):
+            pending.append((batch, ahead.submit(batch)))
+            if len(pending) > 2:
+                ready, prepared = self._ready(pending.popleft())
+                report.merge(self._process_batch(ready, source, prepared))
+        while pending:
+            ready, prepared = self._ready(pending.popleft())
+            report.merge(self._process_batch(ready, source, prepared))
         return report
 
-    def _process_batch(self, mentions: Sequence[Mention], source: str) -> IngestReport:
+    def _start_ahead(self) -> Ahead | None:
+        if self._ahead is None and self._ahead_factory is not None:
+            try:
+                self._ahead = self._ahead_factory()
+            except Exception:  # noqa: BLE001 - preparing in this process is slower, never wrong
+                log.exception("could not start the preparing process; preparing here")
+                self._ahead_factory = None
+        return self._ahead
+
+    def _ready(self, item: tuple[list[Mention], Future[list[Prepared]]]) -> tuple[list[Mention], list[Prepared]]:
+        batch, future = item
+        try:
+            return batch, future.result()
+        except Exception:  # noqa: BLE001 - the batch is prepared here instead; nothing is lost
+            log.exception("the preparing process failed; preparing here from now on")
+            self._ahead_factory = None
+            if self._ahead is not None:
+                self._ahead.close()
+                self._ahead = None
+            return batch, self.preparer.prepare(batch)
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
+
+    def _process_batch(self, mentions: Sequence[Mention], source: str, prepared: Sequence[Prepared]) -> IngestReport:
         report = IngestReport(received=len(mentions))
         outcome: IncidentOutcome | None = None
         with self._lock, self.database.session() as session:
@@ -129,10 +179,19 @@ class Pipeline:
             report.duplicates = len(mentions) - report.new
             if not inserted:
                 return report
-            fresh = {m.key: m for m in mentions if m.key in inserted}
-            new = sorted(((inserted[k], m) for k, m in fresh.items()), key=lambda pm: (pm[1].created_at, *pm[1].key))
+            fresh: dict[tuple[str, str], tuple[Mention, Prepared]] = {}
+            for mention, ready in zip(mentions, prepared, strict=True):
+                if mention.key in inserted:
+                    fresh.setdefault(mention.key, (mention, ready))
+            new = sorted(
+                ((inserted[k], m, ready) for k, (m, ready) in fresh.items()), key=lambda n: (n[1].created_at, *n[1].key)
+            )
             classified = self._classify(session, new, report)
-            complaints = [StoredComplaint(pk, mention, c) for pk, mention, c in classified if c.is_complaint]
+            complaints = [
+                StoredComplaint(pk, mention, verdict, ready.features)
+                for pk, mention, verdict, ready in classified
+                if verdict.is_complaint
+            ]
             report.complaints = len(complaints)
             outcome = self.incidents.assign(session, complaints) if complaints else None
             memberships: dict[int, IncidentContext] = {}
@@ -141,43 +200,34 @@ class Pipeline:
                 report.incidents_changed = set(outcome.changed_incidents)
                 memberships = dict(outcome.memberships)
                 raised = self._raise_urgency(session, outcome.urgency_floor)
-            drafts = [(pk, m, _floored(c, raised.get(pk)), memberships.pop(pk, None)) for pk, m, c in classified]
-            self._draft_new([d for d in drafts if d[2].is_complaint], session)
+            self._draft_new(session, classified, memberships, raised)
             self._redraft_members(session, memberships, raised)
         if outcome is not None:
             outcome.deliver()
         return report
 
     def _classify(
-        self, session: Session, new: Sequence[tuple[int, Mention]], report: IngestReport
-    ) -> list[tuple[int, Mention, Classification]]:
-        mentions = [m for _, m in new]
-        try:
-            verdicts: list[Classification | None] = list(self.classifier.classify(mentions))
-        except Exception:  # noqa: BLE001 - retry singly so one bad mention cannot sink the batch
-            log.exception("classifier failed on a batch of %d; retrying one by one", len(mentions))
-            verdicts = []
-            for mention in mentions:
-                try:
-                    verdicts.append(self.classifier.classify([mention])[0])
-                except Exception as exc:  # noqa: BLE001
-                    verdicts.append(None)
-                    report.rejected.append(f"{mention.platform}:{mention.id}: classifier failed: {exc}")
-        pks = [pk for pk, _ in new]
+        self, session: Session, new: Sequence[tuple[int, Mention, Prepared]], report: IngestReport
+    ) -> list[tuple[int, Mention, Classification, Prepared]]:
+        """Store the verdicts (a person's label winning) and flag the complaints."""
         labels: dict[int, LabelRow] = {}
-        for chunk in _chunks(pks):
+        for chunk in _chunks([pk for pk, _, _ in new]):
             labels.update(
                 (label.mention_pk, label)
                 for label in session.scalars(select(LabelRow).where(LabelRow.mention_pk.in_(chunk)))
             )
-        result: list[tuple[int, Mention, Classification]] = []
+        result: list[tuple[int, Mention, Classification, Prepared]] = []
         rows: list[dict[str, object]] = []
         flagged: list[int] = []
         classified_at = now_utc()
-        for (pk, mention), verdict in zip(new, verdicts, strict=True):
-            if verdict is None:
+        for pk, mention, ready in new:
+            if ready.verdict is None:
+                report.rejected.append(f"{mention.platform}:{mention.id}: classifier failed")
                 continue
-            verdict = _apply_label(verdict, labels.get(pk))
+            label = labels.get(pk)
+            verdict = _apply_label(ready.verdict, label)
+            if label is not None:
+                ready = Prepared(verdict, features=ready.features)  # drafted again below, from the labelled verdict
             # Only mentions new to the store get here, so there is no earlier verdict to merge with.
             rows.append(
                 {
@@ -195,9 +245,9 @@ class Pipeline:
             )
             if verdict.is_complaint:
                 flagged.append(pk)
-            result.append((pk, mention, verdict))
+            result.append((pk, mention, verdict, ready))
         if rows:
-            session.execute(insert(ClassificationRow), rows)
+            session.connection().execute(insert(ClassificationRow.__table__), rows)
         flag_new(session, flagged, note="flagged by the classifier")
         return result
 
@@ -272,22 +322,29 @@ class Pipeline:
     def _draft_mention(
         self, mention: Mention, classification: Classification, incident: IncidentContext | None
     ) -> ReplyDraft:
-        try:
-            return self.replies.draft(mention, classification, incident)
-        except Exception as exc:  # noqa: BLE001 - a failed draft is shown as needing review, not lost
-            log.exception("reply drafting failed for %s:%s", mention.platform, mention.id)
-            return ReplyDraft(text="", lang=classification.lang, ok=False, problems=(f"drafting failed: {exc}",))
+        return draft_safely(self.replies, mention, classification, incident)
 
     def _draft_new(
-        self, drafts: Sequence[tuple[int, Mention, Classification, IncidentContext | None]], session: Session
+        self,
+        session: Session,
+        classified: Sequence[tuple[int, Mention, Classification, Prepared]],
+        memberships: dict[int, IncidentContext],
+        raised: dict[int, Urgency],
     ) -> None:
-        """Draft this batch's complaints (nothing is stored for them yet)."""
+        """Store this batch's drafts: the prepared one, unless the complaint joined an incident (or a label
+        changed its verdict), which is drafted again now."""
         rows = []
-        for pk, mention, verdict, incident in drafts:
-            draft = self._draft_mention(mention, verdict, incident)
+        for pk, mention, verdict, ready in classified:
+            if not verdict.is_complaint:
+                continue
+            incident = memberships.pop(pk, None)
+            verdict = _floored(verdict, raised.get(pk))
+            draft = ready.draft
+            if draft is None or incident is not None or pk in raised:
+                draft = self._draft_mention(mention, verdict, incident)
             rows.append(_draft_values(pk, draft, draft_inputs(verdict, incident)))
         if rows:
-            session.execute(insert(ReplyDraftRow), rows)
+            session.connection().execute(insert(ReplyDraftRow.__table__), rows)
 
     def _redraft_members(
         self, session: Session, memberships: dict[int, IncidentContext], raised: dict[int, Urgency]
@@ -316,7 +373,7 @@ class Pipeline:
                 draft = self._draft_mention(mention_from_row(row), verdict, incident)
                 (stale if stored_inputs is not None else fresh).append(_draft_values(row.pk, draft, inputs))
         if fresh:
-            session.execute(insert(ReplyDraftRow), fresh)
+            session.connection().execute(insert(ReplyDraftRow.__table__), fresh)
         if stale:
             table = ReplyDraftRow.__table__
             columns = [c for c in stale[0] if c != "mention_pk"]
@@ -324,6 +381,17 @@ class Pipeline:
                 update(table).where(table.c.mention_pk == bindparam("b_pk")).values({c: bindparam(c) for c in columns}),
                 [{"b_pk": r["mention_pk"], **{c: r[c] for c in columns}} for r in stale],
             )
+
+
+def _batches(mentions: Iterable[Mention]) -> Iterator[list[Mention]]:
+    batch: list[Mention] = []
+    for mention in mentions:
+        batch.append(mention)
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:

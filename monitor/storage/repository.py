@@ -147,8 +147,8 @@ def flag_new(session: Session, pks: Sequence[int], note: str) -> None:
     if not pks:
         return
     at = now_utc()
-    session.execute(
-        insert(StatusChangeRow),
+    session.connection().execute(
+        insert(StatusChangeRow.__table__),
         [
             {"mention_pk": pk, "old_status": None, "new_status": Status.NEW.value, "changed_at": at, "note": note}
             for pk in pks
