@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.config import Settings, load_settings
-from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter
-from monitor.storage import Database, open_database
 
 if TYPE_CHECKING:
     from monitor.pipeline import Pipeline
+    from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter
+    from monitor.storage import Database
 
 
 @dataclass
@@ -32,6 +32,8 @@ class App:
     @property
     def database(self) -> Database:
         if self._database is None:
+            from monitor.storage import open_database  # SQLAlchemy: only for commands that use the database
+
             self._database = open_database(self.database_url)
         return self._database
 
