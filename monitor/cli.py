@@ -11,6 +11,8 @@ the command that uses it: start-up pays only for the command being run.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import logging
 import sys
@@ -56,6 +58,11 @@ def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbos
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"monitor.commands.{_name}").register(cli)
+
+# A command is one short process. At exit the interpreter's last garbage collections scan every
+# object still alive (SQLAlchemy's, pydantic's, the config's): ~0.1 s of a 0.5 s command, to free
+# memory the OS takes back anyway. Frozen objects are skipped by those collections.
+atexit.register(gc.freeze)
 
 
 def main(argv: list[str] | None = None) -> int:
