@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import Settings, load_settings
-from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter
-from monitor.storage import Database, open_database
 
 if TYPE_CHECKING:
     from monitor.pipeline import Pipeline
+    from monitor.stages import IncidentAssigner, MentionClassifier, ReplyDrafter
+    from monitor.storage import Database
 
 
 class _Lazy:
@@ -47,6 +47,8 @@ class App:
     @property
     def database(self) -> Database:
         if self._database is None:
+            from monitor.storage import open_database  # SQLAlchemy: only for commands that use the database
+
             self._database = open_database(self.database_url)
         return self._database
 

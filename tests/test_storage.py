@@ -62,3 +62,49 @@ def test_two_processes_opening_a_new_database_at_once(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
     assert open_database(url).is_current()
+
+
+def test_schema_head_read_from_the_files_is_alembics_head() -> None:
+    # a database stamped with schema_head() is opened without Alembic: it must be the real head
+    from alembic.script import ScriptDirectory
+
+    from monitor.storage.database import _alembic_config, schema_head
+
+    assert [schema_head()] == ScriptDirectory.from_config(_alembic_config()).get_heads()
+
+
+def test_schema_head_follows_the_chain_and_gives_up_when_unsure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.storage import database
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "__init__.py").write_text("")
+    monkeypatch.setattr(database, "MIGRATIONS_DIR", tmp_path)
+    (versions / "0001_a.py").write_text("revision = '0001'\ndown_revision = None\n")
+    (versions / "0002_b.py").write_text('revision: str = "0002"\ndown_revision: str | None = "0001"\n')
+    assert database.schema_head() == "0002"
+    (versions / "0003_c.py").write_text("revision = '0003'\ndown_revision = '0001'\n")  # two heads
+    assert database.schema_head() is None
+    (versions / "0004_m.py").write_text("revision = '0004'\ndown_revision = ('0002', '0003')\n")  # merged
+    assert database.schema_head() == "0004"
+    (versions / "0005_odd.py").write_text("REVISION = '0005'\n")  # unreadable: Alembic decides
+    assert database.schema_head() is None
+
+
+def test_only_a_database_stamped_with_the_head_skips_alembic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    from monitor.storage.database import Database
+
+    database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    migrations: list[str] = []
+    monkeypatch.setattr(Database, "_migrate", lambda self: migrations.append(self.url))
+    database.upgrade()
+    assert migrations == []
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    database.upgrade()
+    assert migrations == [database.url]
+    database.dispose()

@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from monitor.durations import parse_since
 from monitor.errors import UserError
 
 
@@ -37,6 +36,8 @@ def output_stream(out: Path | None) -> Iterator[IO[str]]:
 def since_option(value: str | None, now: Callable[[], datetime]) -> datetime | None:
     if value is None:
         return None
+    from monitor.durations import parse_since  # it imports pydantic, which `--help` does not need
+
     try:
         return parse_since(value, now())
     except ValueError as exc:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
-from connectors import ConnectorAuthError, ConnectorConfigError, ConnectorError, available_types, connector_class
-from monitor.app import App
-from monitor.config import ConnectorSettings, Settings
 from monitor.errors import UserError
+
+if TYPE_CHECKING:
+    from monitor.app import App
+    from monitor.config import ConnectorSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class CheckResult:
 
 def check_connector(settings: Settings, entry: ConnectorSettings) -> CheckResult:
     """Build the connector from its config entry and try the channel once, within its timeout."""
+    # imported here, like in every command: `--help` loads this module too
+    from connectors import ConnectorAuthError, ConnectorConfigError, ConnectorError
     from monitor.runner import build_connector
 
     def result(outcome: str, message: str) -> CheckResult:
@@ -104,6 +108,8 @@ def check_command(app: App, names: tuple[str, ...]) -> None:
 @connectors_group.command("list")
 def list_command() -> None:
     """The connector types that can be used in `type:` (built-in and installed plug-ins)."""
+    from connectors import ConnectorError, available_types, connector_class
+
     for type_name in available_types():
         try:
             cls = connector_class(type_name)

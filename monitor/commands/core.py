@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from monitor.app import App
-from monitor.config import DEFAULT_CONFIG_NAME
 from monitor.errors import UserError
 from monitor.mention_io import LineError, read_mentions
-from monitor.runner import enabled_connectors, poll_once
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 DEFAULT_CONFIG_TEMPLATE = Path(__file__).resolve().parent.parent / "default_config.yaml"
 
@@ -33,6 +34,8 @@ def _default_config_for(target: Path) -> str:
 @click.pass_obj
 def init_command(app: App, force: bool) -> None:
     """Write a commented config.yaml and create the database."""
+    from monitor.config import DEFAULT_CONFIG_NAME
+
     target = app.config_path or Path(DEFAULT_CONFIG_NAME)
     if target.exists() and not force:
         click.echo(f"{target} exists; keeping it (use --force to overwrite)", err=True)
@@ -82,6 +85,8 @@ def run_command(app: App, once: bool) -> None:
 
         run_daemon(app)
         return
+    from monitor.runner import enabled_connectors, poll_once  # connectors and the pipeline: only to poll
+
     entries = enabled_connectors(app.settings)
     if not entries:
         raise UserError("no enabled connector in the config (see the connectors: section)")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from monitor.app import App
 from monitor.commands._output import output_stream, since_option
-from monitor.digest import build_digest, render_digest
-from monitor.storage.repository import newest_mention_time
-from monitor.storage.schema import now_utc
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 
 @click.command("digest")
@@ -27,6 +27,11 @@ from monitor.storage.schema import now_utc
 @click.pass_obj
 def digest_command(app: App, fmt: str | None, since: str | None, as_of: str | None, out: Path | None) -> None:
     """Incidents, complaints by urgency with reply drafts, and what is still waiting."""
+    # imported here, like in every command: `--help` loads this module too (SQLAlchemy, jinja2)
+    from monitor.digest import build_digest, render_digest
+    from monitor.storage.repository import newest_mention_time
+    from monitor.storage.schema import now_utc
+
     fmt = fmt or app.settings.digest.format
     with app.database.session() as session:
         newest = newest_mention_time(session) or now_utc()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from monitor.app import App
 from monitor.commands._output import output_stream, since_option
 from monitor.errors import UserError
-from monitor.exports import INCIDENT_CSV_FIELDS, incident_member_rows, write_csv
-from monitor.incidents.cli import export_rows, show_incident
 from monitor.mention_io import write_jsonl
-from monitor.storage.repository import newest_mention_time
-from monitor.storage.schema import now_utc
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 LISTED_BY_DEFAULT = ("emerging", "active", "resolved")
 
@@ -35,6 +34,12 @@ def export_incidents(
     app: App, fmt: str, since: str | None, status: str | None, incident_id: str | None, out: Path | None
 ) -> None:
     """Each incident with its fields and member mentions (CSV: one row per incident–member)."""
+    # imported here, like in every command: `--help` loads this module too (SQLAlchemy)
+    from monitor.exports import INCIDENT_CSV_FIELDS, incident_member_rows, write_csv
+    from monitor.incidents.cli import export_rows
+    from monitor.storage.repository import newest_mention_time
+    from monitor.storage.schema import now_utc
+
     with app.database.session() as session:
         since_dt = since_option(since, lambda: newest_mention_time(session) or now_utc())
         # Merged incidents are pointers to their survivor: listed only when asked for.
@@ -57,6 +62,8 @@ def export_incidents(
 @click.pass_obj
 def show_command(app: App, incident_id: str) -> None:
     """One incident in the terminal: its facts and the timeline of its reports."""
+    from monitor.incidents.cli import show_incident
+
     with app.database.session() as session:
         click.echo(show_incident(session, incident_id))
 

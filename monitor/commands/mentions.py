@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from monitor.app import App
 from monitor.commands._output import output_stream, since_option
-from monitor.exports import MENTION_EXTRA_FIELDS, MENTION_FIELDS, mention_rows, write_csv
 from monitor.mention_io import write_jsonl
 from monitor.models import Status
-from monitor.storage.repository import find_mention, newest_mention_time, set_status
-from monitor.storage.schema import now_utc
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 
 @click.group("mentions")
@@ -30,6 +30,11 @@ def mentions_group() -> None:
 @click.pass_obj
 def export_mentions(app: App, fmt: str, flagged: bool, since: str | None, out: Path | None) -> None:
     """Every stored mention with its classification, incident, reply draft and status."""
+    # imported here, like in every command: `--help` loads this module too (SQLAlchemy)
+    from monitor.exports import MENTION_EXTRA_FIELDS, MENTION_FIELDS, mention_rows, write_csv
+    from monitor.storage.repository import newest_mention_time
+    from monitor.storage.schema import now_utc
+
     with app.database.session() as session:
         since_dt = since_option(since, lambda: newest_mention_time(session) or now_utc())
         rows = mention_rows(session, flagged_only=flagged, since=since_dt)
@@ -52,6 +57,8 @@ def set_mention_status(app: App, mention_id: str, status: str, note: str | None)
 
     MENTION_ID is platform:id (e.g. x:1234) or a bare id when unambiguous.
     """
+    from monitor.storage.repository import find_mention, set_status
+
     with app.database.session() as session:
         row = find_mention(session, mention_id)
         old = row.status or "(not flagged)"

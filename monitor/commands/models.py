@@ -7,14 +7,16 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from monitor.app import App
 from monitor.errors import UserError
 from monitor.mention_io import LineError, mention_to_dict, read_mentions
 from monitor.models import Mention, Urgency
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 CLASSIFY_BATCH = 4096
 _URGENCY_NAMES = tuple(u.value for u in Urgency)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from monitor.app import App
 from monitor.errors import UserError
-from monitor.incidents.visibility import open_incident_of
-from monitor.storage.repository import find_mention, mention_ref
+
+if TYPE_CHECKING:
+    from monitor.app import App
 
 MAX_FAILURES_SHOWN = 20
 
@@ -72,6 +74,10 @@ def draft_command(app: App, mention_id: str) -> None:
     Uses the corrected category and urgency when a person labelled the mention,
     and the incident it belongs to. The new draft replaces the stored one.
     """
+    # imported here, like in every command: `--help` loads this module too (SQLAlchemy)
+    from monitor.incidents.visibility import open_incident_of
+    from monitor.storage.repository import find_mention, mention_ref
+
     with app.database.session() as session:
         row = find_mention(session, mention_id)
         draft = app.pipeline.redraft(session, row)

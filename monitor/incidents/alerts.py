@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import apprise
-
 from monitor.incidents.settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -85,6 +83,8 @@ class Notifier:
     def send(self, alert: Alert) -> bool:
         if not self.settings.urls:
             return False
+        import apprise  # ~0.1 s with its plug-ins: only when there is an alert to send
+
         timeout = self.settings.timeout.total_seconds()
         delivered = False
         for url in self.settings.urls:
