@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from monitor.cli import main
-from tests.conftest import DATA, ROOT
+from tests.conftest import ROOT
 
 # imported only to classify, train, poll a channel, send an alert or migrate a schema
 HEAVY = (
