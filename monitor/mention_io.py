@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import orjson
+
 from monitor.models import MAX_TEXT_CHARS, Mention, MentionError, Metrics, utc
 
 KNOWN_KEYS = {"id", "platform", "author", "text", "created_at", "url", "lang", "metrics", "in_reply_to"}
@@ -140,15 +142,26 @@ def mention_to_dict(mention: Mention) -> dict[str, Any]:
     return record
 
 
+def _loads(line: str) -> Any:
+    """orjson (3x faster), or the standard library for what only it accepts (NaN, Infinity) and for its
+    error message."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+
+
 def read_mentions(
-    lines: Iterable[str], default_platform: str = "file", errors: list[LineError] | None = None
+    lines: Iterable[str], default_platform: str = "file", errors: list[LineError] | None = None, first_line: int = 1
 ) -> Iterator[Mention]:
-    """Yield the valid mentions of a JSONL stream; bad lines go to `errors` (blank lines are ignored)."""
-    for number, line in enumerate(lines, start=1):
+    """Yield the valid mentions of a JSONL stream; bad lines go to `errors` (blank lines are ignored).
+
+    `first_line`: the number of the first of `lines` in its file (when reading a file piece by piece)."""
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _loads(line)
             yield mention_from_dict(record, default_platform)
         except json.JSONDecodeError as exc:
             if errors is not None:

@@ -9,6 +9,7 @@ Alembic as always.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,6 +66,15 @@ def schema_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def dumps_json(value: object) -> str:
+    """JSON for the JSON columns: orjson (several times faster than json, and it writes NaN and infinities
+    as null, which every database accepts), the standard library for what orjson refuses (huge integers)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value)
+
+
 def _alembic_config() -> AlembicConfig:
     from alembic.config import Config as AlembicConfig  # imported here: Alembic costs ~0.1 s of start-up
 
@@ -76,6 +87,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL's recommended setting: a crash of the process loses nothing committed; only a power cut can
+    # lose the last few commits (never corrupt), and each commit skips an fsync.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
@@ -86,7 +100,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, json_serializer=dumps_json)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise StorageError(f"not a usable database URL {_redacted(url)!r}: {exc}") from None
         except ImportError as exc:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
 from monitor.mention_io import format_timestamp
 from monitor.models import Mention, Metrics, Status
+from monitor.storage.bulk import converted, insert_converted, insert_new_returning, insert_rows, sqlite_dialect
 from monitor.storage.schema import (
     ClassificationRow,
     CursorRow,
@@ -42,7 +43,7 @@ def mention_from_row(row: MentionRow) -> Mention:
     )
 
 
-def _row_values(mention: Mention, connector: str) -> dict[str, Any]:
+def _row_values(mention: Mention, connector: str, flagged_at: datetime | None = None) -> dict[str, Any]:
     return {
         "platform": mention.platform,
         "external_id": mention.id,
@@ -56,6 +57,8 @@ def _row_values(mention: Mention, connector: str) -> dict[str, Any]:
         "raw": mention.raw,
         "connector": connector,
         "ingested_at": now_utc(),
+        "status": Status.NEW.value if flagged_at is not None else None,
+        "status_changed_at": flagged_at,
     }
 
 
@@ -73,8 +76,12 @@ def existing_pks(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tupl
     return found
 
 
-def insert_new_mentions(session: Session, mentions: Sequence[Mention], connector: str) -> dict[tuple[str, str], int]:
+def insert_new_mentions(
+    session: Session, mentions: Sequence[Mention], connector: str, flagged: Collection[tuple[str, str]] = ()
+) -> dict[tuple[str, str], int]:
     """Insert the mentions not stored yet; return the pk of each one *this call* inserted.
+
+    `flagged`: keys of complaints, stored with status `new` at once (their history rows: `flag_new`).
 
     One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: a mention another process
     stored first (or earlier) is not handed back, so it is never processed twice.
@@ -84,7 +91,8 @@ def insert_new_mentions(session: Session, mentions: Sequence[Mention], connector
         unique.setdefault(mention.key, mention)
     if not unique:
         return {}
-    values = [_row_values(m, connector) for m in unique.values()]
+    at = now_utc()
+    values = [_row_values(m, connector, at if key in flagged else None) for key, m in unique.items()]
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):
         before = existing_pks(session, unique)
@@ -92,22 +100,33 @@ def insert_new_mentions(session: Session, mentions: Sequence[Mention], connector
         session.flush()
         after = existing_pks(session, [k for k in unique if k not in before])
         return after
-    # the dialect modules are imported here: PostgreSQL's costs ~30 ms of every command's start-up
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = (
-        dialect_insert(MentionRow.__table__)
-        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-        .returning(MentionRow.__table__.c.pk, MentionRow.__table__.c.platform, MentionRow.__table__.c.external_id)
-    )
-    inserted: dict[tuple[str, str], int] = {}
-    connection = session.connection()
-    for start in range(0, len(values), _INSERT_CHUNK):
-        result = connection.execute(stmt, values[start : start + _INSERT_CHUNK])
-        inserted.update(((platform, external_id), pk) for pk, platform, external_id in result)
-    return inserted
+    inserted = insert_new_returning(session, MentionRow.__table__, values, _UNIQUE, _RETURNING)
+    return {(platform, external_id): pk for pk, platform, external_id in inserted}
+
+
+def mention_rows_for_sqlite(
+    mentions: Sequence[Mention], connector: str, flagged: Collection[tuple[str, str]] = ()
+) -> tuple[list[str], list[tuple]]:
+    """What `insert_new_mentions` would insert into SQLite, converted ahead (a pure function, for the
+    preparing process): pass it to `insert_mention_rows`."""
+    unique: dict[tuple[str, str], Mention] = {}
+    for mention in mentions:
+        unique.setdefault(mention.key, mention)
+    at = now_utc()
+    values = [_row_values(m, connector, at if key in flagged else None) for key, m in unique.items()]
+    return converted(MentionRow.__table__, values, sqlite_dialect())
+
+
+def insert_mention_rows(
+    session: Session, columns: Sequence[str], values: Sequence[tuple]
+) -> dict[tuple[str, str], int]:
+    """Insert mention rows converted by `mention_rows_for_sqlite`; the pk of each one this call inserted."""
+    inserted = insert_converted(session, MentionRow.__table__, columns, values, _UNIQUE, _RETURNING)
+    return {(platform, external_id): pk for pk, platform, external_id in inserted}
+
+
+_UNIQUE = ("platform", "external_id")
+_RETURNING = ("pk", "platform", "external_id")
 
 
 def find_mention(session: Session, ref: str) -> MentionRow:
@@ -145,18 +164,23 @@ def set_status(
     row.status_changed_at = changed_at
 
 
-def flag_new(session: Session, pks: Sequence[int], note: str) -> None:
-    """Mark new mentions as complaints awaiting follow-up (status `new`), with their history rows, in bulk."""
+def flag_new(session: Session, pks: Sequence[int], note: str, stored: bool = False) -> None:
+    """Mark new mentions as complaints awaiting follow-up (status `new`), with their history rows, in bulk.
+
+    `stored`: the mentions were inserted with that status already (only the history rows are missing)."""
     if not pks:
         return
     at = now_utc()
-    session.connection().execute(
-        insert(StatusChangeRow.__table__),
+    insert_rows(
+        session,
+        StatusChangeRow.__table__,
         [
             {"mention_pk": pk, "old_status": None, "new_status": Status.NEW.value, "changed_at": at, "note": note}
             for pk in pks
         ],
     )
+    if stored:
+        return
     table = MentionRow.__table__
     for start in range(0, len(pks), _KEY_CHUNK):
         session.connection().execute(
