@@ -71,6 +71,10 @@ class Metrics:
     def to_dict(self) -> dict[str, int]:
         return {"followers": self.followers, "likes": self.likes, "reposts": self.reposts, "replies": self.replies}
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # pickled to and from the preparing process per mention: the slots default (fields() per object) is slow
+        return (self.__class__, (self.followers, self.likes, self.reposts, self.replies))
+
 
 @dataclass(slots=True)
 class Mention:
@@ -97,6 +101,24 @@ class Mention:
         """Identity across the whole store: the same id on two platforms is two mentions."""
         return (self.platform, self.id)
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # pickled to and from the preparing process per mention: the slots default (fields() per object) is slow
+        return (
+            self.__class__,
+            (
+                self.id,
+                self.platform,
+                self.author,
+                self.text,
+                self.created_at,
+                self.url,
+                self.lang,
+                self.metrics,
+                self.in_reply_to,
+                self.raw,
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Classification:
@@ -109,6 +131,21 @@ class Classification:
     category: str
     reasons: tuple[str, ...] = ()
     model_version: str = ""
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # pickled to and from the preparing process per mention: the slots default (fields() per object) is slow
+        return (
+            self.__class__,
+            (
+                self.lang,
+                self.is_complaint,
+                self.complaint_score,
+                self.urgency,
+                self.category,
+                self.reasons,
+                self.model_version,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +169,10 @@ class ReplyDraft:
     problems: tuple[str, ...] = ()
     template: str = ""
     needs_dm: bool = False
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # pickled to and from the preparing process per mention: the slots default (fields() per object) is slow
+        return (self.__class__, (self.text, self.lang, self.ok, self.problems, self.template, self.needs_dm))
 
 
 def utc(dt: datetime) -> datetime:

@@ -19,16 +19,36 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
 from monitor.incidents.visibility import open_incident_of
+from monitor.mention_io import LineError
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency
-from monitor.prepare import Ahead, Prepared, Preparer, TextTerms, draft_safely
+from monitor.prepare import (
+    DRAFT_COLUMNS,
+    VERDICT_COLUMNS,
+    Ahead,
+    Job,
+    Prepared,
+    PreparedBatch,
+    Preparer,
+    TextTerms,
+    draft_inputs,
+    draft_safely,
+    draft_values,
+    verdict_values,
+)
 from monitor.stages import IncidentAssigner, IncidentOutcome, MentionClassifier, ReplyDrafter, StoredComplaint
 from monitor.storage import Database
-from monitor.storage.repository import flag_new, insert_new_mentions, mention_from_row, set_status
+from monitor.storage.bulk import insert_rows, insert_tuples
+from monitor.storage.repository import (
+    flag_new,
+    insert_mention_rows,
+    insert_new_mentions,
+    mention_from_row,
+    set_status,
+)
 from monitor.storage.schema import ClassificationRow, LabelRow, MentionRow, ReplyDraftRow, now_utc
 
 log = logging.getLogger(__name__)
@@ -125,23 +145,42 @@ class Pipeline:
 
         A long stream (more than AHEAD_AFTER batches) is prepared one batch ahead in a second process.
         """
+        dialect = self.database.engine.dialect.name
+        jobs = (Job(source, dialect, mentions=batch) for batch in _batches(mentions))
+        return self._run(jobs, source)
+
+    def process_lines(
+        self, lines: Iterable[str], source: str, default_platform: str = "file", errors: list[LineError] | None = None
+    ) -> IngestReport:
+        """`process` for a JSONL stream: lines that are not a valid mention go to `errors`, with their number."""
+        dialect = self.database.engine.dialect.name
+        jobs = (
+            Job(source, dialect, lines=chunk, first_line=first, default_platform=default_platform)
+            for first, chunk in _line_batches(lines)
+        )
+        return self._run(jobs, source, errors)
+
+    def _run(self, jobs: Iterator[Job], source: str, errors: list[LineError] | None = None) -> IngestReport:
         report = IngestReport()
-        batches = _batches(mentions)
-        first = list(itertools.islice(batches, AHEAD_AFTER))
+        first = list(itertools.islice(jobs, AHEAD_AFTER))
         ahead = self._start_ahead() if len(first) == AHEAD_AFTER else None
+
+        def store(batch: PreparedBatch) -> None:
+            if errors is not None:
+                errors.extend(batch.errors)
+            report.merge(self._process_batch(batch, source))
+
         if ahead is None:
-            for batch in itertools.chain(first, batches):
-                report.merge(self._process_batch(batch, source, self.preparer.prepare(batch)))
+            for job in itertools.chain(first, jobs):
+                store(self.preparer.run(job))
             return report
-        pending: collections.deque[tuple[list[Mention], Future[list[Prepared]]]] = collections.deque()
-        for batch in itertools.chain(first, batches):
-            pending.append((batch, ahead.submit(batch)))
+        pending: collections.deque[tuple[Job, Future[PreparedBatch]]] = collections.deque()
+        for job in itertools.chain(first, jobs):
+            pending.append((job, ahead.submit(job)))
             if len(pending) > 2:
-                ready, prepared = self._ready(pending.popleft())
-                report.merge(self._process_batch(ready, source, prepared))
+                store(self._ready(*pending.popleft()))
         while pending:
-            ready, prepared = self._ready(pending.popleft())
-            report.merge(self._process_batch(ready, source, prepared))
+            store(self._ready(*pending.popleft()))
         return report
 
     def _start_ahead(self) -> Ahead | None:
@@ -153,28 +192,32 @@ class Pipeline:
                 self._ahead_factory = None
         return self._ahead
 
-    def _ready(self, item: tuple[list[Mention], Future[list[Prepared]]]) -> tuple[list[Mention], list[Prepared]]:
-        batch, future = item
+    def _ready(self, job: Job, future: Future[PreparedBatch]) -> PreparedBatch:
         try:
-            return batch, future.result()
+            return future.result()
         except Exception:  # noqa: BLE001 - the batch is prepared here instead; nothing is lost
             log.exception("the preparing process failed; preparing here from now on")
             self._ahead_factory = None
             if self._ahead is not None:
                 self._ahead.close()
                 self._ahead = None
-            return batch, self.preparer.prepare(batch)
+            return self.preparer.run(job)
 
     def close(self) -> None:
         if self._ahead is not None:
             self._ahead.close()
             self._ahead = None
 
-    def _process_batch(self, mentions: Sequence[Mention], source: str, prepared: Sequence[Prepared]) -> IngestReport:
+    def _process_batch(self, batch: PreparedBatch, source: str) -> IngestReport:
+        mentions, prepared = batch.mentions, batch.prepared
         report = IngestReport(received=len(mentions))
         outcome: IncidentOutcome | None = None
         with self._lock, self.database.session() as session:
-            inserted = insert_new_mentions(session, mentions, source)
+            if batch.rows is not None and session.get_bind().dialect.name == "sqlite":
+                inserted = insert_mention_rows(session, *batch.rows)
+            else:
+                flagged = {m.key for m, ready in zip(mentions, prepared, strict=True) if ready.is_complaint}
+                inserted = insert_new_mentions(session, mentions, source, flagged)
             report.new = len(inserted)
             report.duplicates = len(mentions) - report.new
             if not inserted:
@@ -209,46 +252,31 @@ class Pipeline:
     def _classify(
         self, session: Session, new: Sequence[tuple[int, Mention, Prepared]], report: IngestReport
     ) -> list[tuple[int, Mention, Classification, Prepared]]:
-        """Store the verdicts (a person's label winning) and flag the complaints."""
-        labels: dict[int, LabelRow] = {}
-        for chunk in _chunks([pk for pk, _, _ in new]):
-            labels.update(
-                (label.mention_pk, label)
-                for label in session.scalars(select(LabelRow).where(LabelRow.mention_pk.in_(chunk)))
-            )
+        """Store the verdicts and the complaints' follow-up history (they were stored with status `new`).
+
+        Only mentions this batch created get here, so no label (a person's correction of a stored
+        mention) and no earlier verdict can exist for them."""
         result: list[tuple[int, Mention, Classification, Prepared]] = []
         rows: list[dict[str, object]] = []
+        ready_rows: list[tuple] = []  # type: ignore[type-arg]
         flagged: list[int] = []
         classified_at = now_utc()
+        sqlite = session.get_bind().dialect.name == "sqlite"
         for pk, mention, ready in new:
-            if ready.verdict is None:
+            verdict = ready.verdict
+            if verdict is None:
                 report.rejected.append(f"{mention.platform}:{mention.id}: classifier failed")
                 continue
-            label = labels.get(pk)
-            verdict = _apply_label(ready.verdict, label)
-            if label is not None:
-                ready = Prepared(verdict, features=ready.features)  # drafted again below, from the labelled verdict
-            # Only mentions new to the store get here, so there is no earlier verdict to merge with.
-            rows.append(
-                {
-                    "mention_pk": pk,
-                    "lang": verdict.lang,
-                    "is_complaint": verdict.is_complaint,
-                    "complaint_score": float(verdict.complaint_score),
-                    "base_urgency": verdict.urgency.value,
-                    "urgency": verdict.urgency.value,
-                    "category": verdict.category,
-                    "reasons": list(verdict.reasons),
-                    "model_version": verdict.model_version,
-                    "classified_at": classified_at,
-                }
-            )
+            if sqlite and ready.verdict_row is not None:
+                ready_rows.append((pk, *ready.verdict_row))
+            else:
+                rows.append({"mention_pk": pk, **verdict_values(verdict, classified_at)})
             if verdict.is_complaint:
                 flagged.append(pk)
             result.append((pk, mention, verdict, ready))
-        if rows:
-            session.connection().execute(insert(ClassificationRow.__table__), rows)
-        flag_new(session, flagged, note="flagged by the classifier")
+        insert_rows(session, ClassificationRow.__table__, rows)
+        insert_tuples(session, ClassificationRow.__table__, ("mention_pk", *VERDICT_COLUMNS), ready_rows)
+        flag_new(session, flagged, note="flagged by the classifier", stored=True)
         return result
 
     def apply_label(self, session: Session, row: MentionRow) -> None:
@@ -334,17 +362,23 @@ class Pipeline:
         """Store this batch's drafts: the prepared one, unless the complaint joined an incident (or a label
         changed its verdict), which is drafted again now."""
         rows = []
+        ready_rows = []
+        sqlite = session.get_bind().dialect.name == "sqlite"
         for pk, mention, verdict, ready in classified:
             if not verdict.is_complaint:
                 continue
             incident = memberships.pop(pk, None)
+            if incident is None and pk not in raised and ready.draft is not None:
+                if sqlite and ready.draft_row is not None:
+                    ready_rows.append((pk, *ready.draft_row))
+                else:
+                    rows.append(_draft_values(pk, ready.draft, draft_inputs(verdict, None)))
+                continue
             verdict = _floored(verdict, raised.get(pk))
-            draft = ready.draft
-            if draft is None or incident is not None or pk in raised:
-                draft = self._draft_mention(mention, verdict, incident)
+            draft = self._draft_mention(mention, verdict, incident)
             rows.append(_draft_values(pk, draft, draft_inputs(verdict, incident)))
-        if rows:
-            session.connection().execute(insert(ReplyDraftRow.__table__), rows)
+        insert_rows(session, ReplyDraftRow.__table__, rows)
+        insert_tuples(session, ReplyDraftRow.__table__, ("mention_pk", *DRAFT_COLUMNS), ready_rows)
 
     def _redraft_members(
         self, session: Session, memberships: dict[int, IncidentContext], raised: dict[int, Urgency]
@@ -373,7 +407,7 @@ class Pipeline:
                 draft = self._draft_mention(mention_from_row(row), verdict, incident)
                 (stale if stored_inputs is not None else fresh).append(_draft_values(row.pk, draft, inputs))
         if fresh:
-            session.connection().execute(insert(ReplyDraftRow.__table__), fresh)
+            insert_rows(session, ReplyDraftRow.__table__, fresh)
         if stale:
             table = ReplyDraftRow.__table__
             columns = [c for c in stale[0] if c != "mention_pk"]
@@ -381,6 +415,21 @@ class Pipeline:
                 update(table).where(table.c.mention_pk == bindparam("b_pk")).values({c: bindparam(c) for c in columns}),
                 [{"b_pk": r["mention_pk"], **{c: r[c] for c in columns}} for r in stale],
             )
+
+
+def _line_batches(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """BATCH_SIZE lines at a time, with the number of the first one."""
+    chunk: list[str] = []
+    first = 1
+    for number, line in enumerate(lines, start=1):
+        if not chunk:
+            first = number
+        chunk.append(line)
+        if len(chunk) >= BATCH_SIZE:
+            yield first, chunk
+            chunk = []
+    if chunk:
+        yield first, chunk
 
 
 def _batches(mentions: Iterable[Mention]) -> Iterator[list[Mention]]:
@@ -405,25 +454,8 @@ def _floored(verdict: Classification, urgency: Urgency | None) -> Classification
     return replace(verdict, urgency=urgency)
 
 
-def draft_inputs(verdict: Classification, incident: IncidentContext | None) -> str:
-    """What a draft depends on besides the mention itself: the same inputs give the same draft."""
-    open_incident = incident is not None and incident.status in OPEN_INCIDENT_STATUSES
-    where = f"{incident.id}/{incident.size}" if open_incident and incident is not None else ""
-    return f"{verdict.lang}|{verdict.category}|{verdict.urgency.value}|{where}"
-
-
 def _draft_values(pk: int, draft: ReplyDraft, inputs: str) -> dict[str, object]:
-    return {
-        "mention_pk": pk,
-        "text": draft.text,
-        "lang": draft.lang,
-        "ok": draft.ok,
-        "problems": list(draft.problems),
-        "template": draft.template,
-        "needs_dm": draft.needs_dm,
-        "drafted_at": now_utc(),
-        "inputs": inputs,
-    }
+    return {"mention_pk": pk, **draft_values(draft, inputs, now_utc())}
 
 
 def _store_draft(

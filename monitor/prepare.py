@@ -1,12 +1,13 @@
 """What the pipeline can work out about a batch before it touches the database.
 
-For each mention: the classifier's verdict; for a complaint, the reply draft it gets
-when it belongs to no incident (most complaints) and the incident engine's text
-features. All are pure functions of the mention and the config, so on a long stream
-a second process works them out one batch ahead while this one stores the previous
-batch (`Ahead`): on a 2-core machine that takes the classifier, the drafter and the
-text features off the writing process. A mention whose verdict a person's label
-changes, or that joins an incident, is drafted again by the pipeline.
+Reading the JSONL lines (for an import); for each mention the classifier's verdict; for
+a complaint, the reply draft it gets when it belongs to no incident (most complaints)
+and the incident engine's text features; and the mention rows as SQLite stores them.
+All are pure functions of the input and the config, so on a long stream a second
+process works them out one batch ahead while this one stores the previous batch
+(`Ahead`): on a 2-core machine that takes reading, classifying, drafting and the text
+features off the writing process. A mention that joins an incident is drafted again
+by the pipeline.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from monitor.incidents.text import TextFeatures, features
-from monitor.models import Classification, Mention, ReplyDraft
+from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
+from monitor.mention_io import LineError, read_mentions
+from monitor.models import Classification, IncidentContext, Mention, ReplyDraft
 from monitor.stages import MentionClassifier, ReplyDrafter
+from monitor.storage.bulk import converted, sqlite_dialect
+from monitor.storage.repository import mention_rows_for_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,44 @@ class Prepared:
     error: str = ""
     draft: ReplyDraft | None = None
     features: TextFeatures | None = None
+    verdict_row: tuple | None = None  # type: ignore[type-arg]
+    """The classifications row (VERDICT_COLUMNS) converted for SQLite, when the store is SQLite."""
+    draft_row: tuple | None = None  # type: ignore[type-arg]
+    """The reply_drafts row (DRAFT_COLUMNS) of `draft`, converted for SQLite."""
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        fields = (self.verdict, self.error, self.draft, self.features, self.verdict_row, self.draft_row)
+        return (self.__class__, fields)
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.verdict is not None and self.verdict.is_complaint
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """One batch, worked out: its mentions (read from lines, or as given), what was prepared for each, the
+    lines that could not be read, and the mention rows converted for SQLite (None for other databases)."""
+
+    mentions: list[Mention]
+    prepared: list[Prepared]
+    errors: list[LineError] = field(default_factory=list)
+    rows: tuple[list[str], list[tuple]] | None = None
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (self.__class__, (self.mentions, self.prepared, self.errors, self.rows))
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A batch to prepare: mentions, or JSONL lines (numbered from `first_line`) to read them from."""
+
+    source: str
+    dialect: str
+    mentions: list[Mention] | None = None
+    lines: list[str] | None = None
+    first_line: int = 1
+    default_platform: str = "file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +95,28 @@ class TextTerms:
 class Preparer:
     """Classifies a batch, drafts its complaints as if in no incident and computes their text features."""
 
-    def __init__(self, classifier: MentionClassifier, drafter: ReplyDrafter, terms: TextTerms) -> None:
+    def __init__(
+        self, classifier: MentionClassifier, drafter: ReplyDrafter, terms: TextTerms, with_features: bool = True
+    ) -> None:
         self.classifier = classifier
         self.drafter = drafter
         self.terms = terms
+        self.with_features = with_features
+        """False in the second process: the writing process, waiting less, computes them (balance)."""
+
+    def run(self, job: Job) -> PreparedBatch:
+        errors: list[LineError] = []
+        if job.lines is not None:
+            mentions = list(read_mentions(job.lines, job.default_platform, errors, job.first_line))
+        else:
+            mentions = list(job.mentions or [])
+        prepared = self.prepare(mentions)
+        rows = None
+        if job.dialect == "sqlite":
+            flagged = {m.key for m, ready in zip(mentions, prepared, strict=True) if ready.is_complaint}
+            rows = mention_rows_for_sqlite(mentions, job.source, flagged)
+            _convert_rows(prepared)
+        return PreparedBatch(mentions, prepared, errors, rows)
 
     def prepare(self, mentions: Sequence[Mention]) -> list[Prepared]:
         out = [Prepared(verdict) for verdict in self._classify(mentions)]
@@ -62,7 +124,8 @@ class Preparer:
             verdict = prepared.verdict
             if verdict is None or not verdict.is_complaint:
                 continue
-            prepared.features = features(mention.text, self.terms.key_terms, self.terms.ignore_terms)
+            if self.with_features:
+                prepared.features = features(mention.text, self.terms.key_terms, self.terms.ignore_terms)
             prepared.draft = draft_safely(self.drafter, mention, verdict)
         return out
 
@@ -79,6 +142,65 @@ class Preparer:
                 log.warning("classifier failed on %s:%s: %s", mention.platform, mention.id, exc)
                 verdicts.append(None)
         return verdicts
+
+
+VERDICT_COLUMNS = (
+    "lang", "is_complaint", "complaint_score", "base_urgency", "urgency", "category", "reasons", "model_version",
+    "classified_at",
+)  # fmt: skip
+DRAFT_COLUMNS = ("text", "lang", "ok", "problems", "template", "needs_dm", "drafted_at", "inputs")
+
+
+def verdict_values(verdict: Classification, at: datetime) -> dict[str, object]:
+    """A verdict as its classifications row, without the mention's pk."""
+    return {
+        "lang": verdict.lang,
+        "is_complaint": verdict.is_complaint,
+        "complaint_score": float(verdict.complaint_score),
+        "base_urgency": verdict.urgency.value,
+        "urgency": verdict.urgency.value,
+        "category": verdict.category,
+        "reasons": list(verdict.reasons),
+        "model_version": verdict.model_version,
+        "classified_at": at,
+    }
+
+
+def draft_values(draft: ReplyDraft, inputs: str, at: datetime) -> dict[str, object]:
+    """A draft as its reply_drafts row, without the mention's pk."""
+    return {
+        "text": draft.text,
+        "lang": draft.lang,
+        "ok": draft.ok,
+        "problems": list(draft.problems),
+        "template": draft.template,
+        "needs_dm": draft.needs_dm,
+        "drafted_at": at,
+        "inputs": inputs,
+    }
+
+
+def draft_inputs(verdict: Classification, incident: IncidentContext | None) -> str:
+    """What a draft depends on besides the mention itself: the same inputs give the same draft."""
+    open_incident = incident is not None and incident.status in OPEN_INCIDENT_STATUSES
+    where = f"{incident.id}/{incident.size}" if open_incident and incident is not None else ""
+    return f"{verdict.lang}|{verdict.category}|{verdict.urgency.value}|{where}"
+
+
+def _convert_rows(prepared: list[Prepared]) -> None:
+    """Each mention's classifications row and each complaint's reply_drafts row, converted for SQLite."""
+    from monitor.storage.schema import ClassificationRow, ReplyDraftRow
+
+    at = datetime.now(UTC)
+    verdicts = [(i, ready.verdict) for i, ready in enumerate(prepared) if ready.verdict is not None]
+    _, rows = converted(ClassificationRow.__table__, [verdict_values(v, at) for _, v in verdicts], sqlite_dialect())
+    for (i, _), row in zip(verdicts, rows, strict=True):
+        prepared[i].verdict_row = row
+    drafts = [(i, ready) for i, ready in enumerate(prepared) if ready.draft is not None and ready.verdict is not None]
+    values = [draft_values(r.draft, draft_inputs(r.verdict, None), at) for _, r in drafts]  # type: ignore[arg-type]
+    _, rows = converted(ReplyDraftRow.__table__, values, sqlite_dialect())
+    for (i, _), row in zip(drafts, rows, strict=True):
+        prepared[i].draft_row = row
 
 
 def draft_safely(drafter: ReplyDrafter, mention: Mention, verdict: Classification, incident=None) -> ReplyDraft:  # type: ignore[no-untyped-def]
@@ -104,7 +226,7 @@ def _preparer_for(config_path: str | None) -> Preparer:
         frozenset(t.lower() for t in settings.incidents.key_terms),
         brand_words([brand.name, *brand.names, *brand.hashtags]),
     )
-    return Preparer(app.classifier, app.reply_drafter, terms)
+    return Preparer(app.classifier, app.reply_drafter, terms, with_features=False)
 
 
 def serve(config_path: str | None, incoming: BinaryIO, outgoing: BinaryIO) -> None:
@@ -112,11 +234,11 @@ def serve(config_path: str | None, incoming: BinaryIO, outgoing: BinaryIO) -> No
     preparer = _preparer_for(config_path)
     while True:
         try:
-            mentions = pickle.load(incoming)
+            job = pickle.load(incoming)
         except EOFError:
             return
         try:
-            answer: object = preparer.prepare(mentions)
+            answer: object = preparer.run(job)
         except Exception as exc:  # noqa: BLE001 - reported to the pipeline, which prepares that batch itself
             answer = f"{type(exc).__name__}: {exc}"
         pickle.dump(answer, outgoing, protocol=pickle.HIGHEST_PROTOCOL)
@@ -134,16 +256,16 @@ class Ahead:
     def __init__(self, config_path: Path | None) -> None:
         command = [sys.executable, "-m", "monitor.prepare"] + ([str(config_path)] if config_path else [])
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self._waiting: queue.SimpleQueue[Future[list[Prepared]]] = queue.SimpleQueue()
+        self._waiting: queue.SimpleQueue[Future[PreparedBatch]] = queue.SimpleQueue()
         self._reader = threading.Thread(target=self._read, name="prepare-answers", daemon=True)
         self._reader.start()
 
-    def submit(self, mentions: list[Mention]) -> Future[list[Prepared]]:
-        future: Future[list[Prepared]] = Future()
+    def submit(self, job: Job) -> Future[PreparedBatch]:
+        future: Future[PreparedBatch] = Future()
         self._waiting.put(future)
         assert self._process.stdin is not None
         try:
-            pickle.dump(mentions, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(job, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._process.stdin.flush()
         except OSError as exc:
             future.set_exception(exc)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from monitor.errors import UserError
-from monitor.mention_io import LineError, read_mentions
+from monitor.mention_io import LineError
 
 if TYPE_CHECKING:
     from monitor.app import App
@@ -58,13 +58,13 @@ def import_command(app: App, source: str, platform: str) -> None:
     """Ingest a mention JSONL file (or - for stdin) through the whole pipeline."""
     errors: list[LineError] = []
     if source == "-":
-        report = app.pipeline.process(read_mentions(sys.stdin, platform, errors), source="import")
+        report = app.pipeline.process_lines(sys.stdin, "import", platform, errors)
     else:
         path = Path(source)
         if not path.is_file():
             raise UserError(f"no such file: {source}")
         with path.open(encoding="utf-8", errors="replace") as handle:
-            report = app.pipeline.process(read_mentions(handle, platform, errors), source="import")
+            report = app.pipeline.process_lines(handle, "import", platform, errors)
     for error in errors:
         click.echo(f"rejected {error}", err=True)
     for reason in report.rejected:

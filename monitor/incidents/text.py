@@ -282,6 +282,9 @@ class TextFeatures:
     surfaces: dict[str, str]
     """Canonical word → the form the author wrote (keeps 'OTP', 'QRIS', '5.2' readable)."""
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (self.__class__, (self.vector, self.norm2, self.words, self.surfaces))
+
 
 @lru_cache(maxsize=1 << 16)
 def canonical_word(raw: str) -> str:
