@@ -190,7 +190,7 @@ class CategoryRates:
 
 
 class _Block(NamedTuple):
-    """Rows of one bucket as numpy arrays, their entries sorted by key (an inverted index)."""
+    """Rows of one bucket as numpy arrays: their entries sorted by key (an inverted index), or not."""
 
     times: np.ndarray
     authors: np.ndarray
@@ -200,17 +200,40 @@ class _Block(NamedTuple):
     keys: np.ndarray
     values: np.ndarray
     rows: np.ndarray
+    by_key: bool
+
+
+class _Grow:
+    """A numpy array that grows at the end (capacity doubling): the rows a bucket has converted so far."""
+
+    __slots__ = ("data", "size")
+
+    def __init__(self, dtype: type) -> None:
+        self.data = np.zeros(64, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: list) -> None:  # type: ignore[type-arg]
+        end = self.size + len(values)
+        if end > len(self.data):
+            grown = np.zeros(max(end, 2 * len(self.data)), dtype=self.data.dtype)
+            grown[: self.size] = self.data[: self.size]
+            self.data = grown
+        self.data[self.size : end] = values
+        self.size = end
+
+    def view(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        return self.data[start : self.size if end is None else end]
 
 
 class _Bucket:
     """One event hour of complaints: rows of hashed, unit-normalised feature weights, and each row's category.
 
-    Read as key-sorted blocks: the rows seen at the last freeze, and the few added since (the
-    current hour grows between queries; sorting it all again for each query would cost more
-    than the query).
+    Read as two blocks: the rows seen at the last freeze, sorted by key, and those added since,
+    unsorted (the current hour grows between queries: sorting it all again for each query would
+    cost more than the query). Rows are appended to lists and converted to numpy as they are read.
     """
 
-    __slots__ = ("times", "authors", "categories", "keys", "values", "rows", "_frozen", "_tail")
+    __slots__ = ("times", "authors", "categories", "keys", "values", "rows", "_numpy", "_frozen")
 
     def __init__(self) -> None:
         self.times: list[float] = []
@@ -219,8 +242,8 @@ class _Bucket:
         self.keys: list[int] = []
         self.values: list[float] = []
         self.rows: list[int] = []
-        self._frozen: tuple[int, int, _Block] | None = None
-        self._tail: tuple[int, _Block] | None = None
+        self._numpy: tuple[_Grow, ...] | None = None
+        self._frozen: tuple[int, _Block] | None = None
 
     def append(self, at: float, author: int, category: int, vector: dict[str, int], norm2: int) -> None:
         row = len(self.times)
@@ -232,32 +255,46 @@ class _Bucket:
         self.values.extend([value * scale for value in vector.values()])
         self.rows.extend([row] * len(vector))
 
-    def _block(self, first_row: int, last_row: int, first_entry: int, last_entry: int, generic: set[int]) -> _Block:
-        keys = np.asarray(self.keys[first_entry:last_entry], dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        categories = np.asarray(self.categories[first_row:last_row], dtype=np.int32)
-        return _Block(
-            np.asarray(self.times[first_row:last_row], dtype=np.float64),
-            np.asarray(self.authors[first_row:last_row], dtype=np.int64),
-            categories,
-            np.fromiter((c not in generic for c in self.categories[first_row:last_row]), dtype=bool),
-            keys[order],
-            np.asarray(self.values[first_entry:last_entry], dtype=np.float64)[order],
-            np.asarray(self.rows[first_entry:last_entry], dtype=np.int64)[order] - first_row,
-        )
+    def _converted(self, generic: set[int]) -> tuple[_Grow, ...]:
+        """The rows as numpy arrays (times, authors, categories, specific, keys, values, rows), all of them."""
+        if self._numpy is None:
+            self._numpy = (
+                _Grow(np.float64), _Grow(np.int64), _Grow(np.int32), _Grow(np.bool_),
+                _Grow(np.int64), _Grow(np.float64), _Grow(np.int64),
+            )  # fmt: skip
+        times, authors, categories, specific, keys, values, rows = self._numpy
+        done_rows, done_entries = times.size, keys.size
+        if done_rows < len(self.times):
+            new_categories = self.categories[done_rows:]
+            times.extend(self.times[done_rows:])
+            authors.extend(self.authors[done_rows:])
+            categories.extend(new_categories)
+            specific.extend([c not in generic for c in new_categories])
+            keys.extend(self.keys[done_entries:])
+            values.extend(self.values[done_entries:])
+            rows.extend(self.rows[done_entries:])
+        return self._numpy
 
     def blocks(self, generic: set[int]) -> list[_Block]:
-        rows, entries = len(self.times), len(self.keys)
+        times, authors, categories, specific, keys, values, rows = self._converted(generic)
+        total_rows = times.size
         frozen = self._frozen
-        if frozen is None or rows - frozen[0] > max(64, frozen[0] // 4):
-            frozen = self._frozen = (rows, entries, self._block(0, rows, 0, entries, generic))
-            self._tail = None
-        done_rows, done_entries, block = frozen
-        if rows == done_rows:
+        if frozen is None or total_rows - frozen[0] > max(64, frozen[0] // 4):
+            order = np.argsort(keys.view(), kind="stable")
+            block = _Block(
+                times.view(), authors.view(), categories.view(), specific.view(),
+                keys.view()[order], values.view()[order], rows.view()[order], True,
+            )  # fmt: skip
+            frozen = self._frozen = (total_rows, block)
+        done_rows, block = frozen
+        if done_rows == total_rows:
             return [block]
-        if self._tail is None or self._tail[0] != rows:
-            self._tail = (rows, self._block(done_rows, rows, done_entries, entries, generic))
-        return [block, self._tail[1]]
+        done_entries = len(block.keys)
+        tail = _Block(
+            times.view(done_rows), authors.view(done_rows), categories.view(done_rows), specific.view(done_rows),
+            keys.view(done_entries), values.view(done_entries), rows.view(done_entries) - done_rows, False,
+        )  # fmt: skip
+        return [block, tail]
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,9 +377,19 @@ class _Query(_Counter):
             out.append(len(authors))
         return out
 
+    def _unsorted_matches(self, block_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_matches` for a block whose entries are not sorted: each entry looked up among `keys`."""
+        if not len(keys) or not len(block_keys):
+            return _NO_INTS, _NO_INTS
+        position = np.searchsorted(keys, block_keys)
+        np.minimum(position, len(keys) - 1, out=position)
+        hit = np.flatnonzero(keys[position] == block_keys)
+        return hit, position[hit]
+
     def _alike_authors(self, block: _Block, lo: float, hi: float, authors: set[int]) -> None:
         n = len(block.times)
-        positions, which = self._matches(block.keys, self.keys)
+        matches = self._matches if block.by_key else self._unsorted_matches
+        positions, which = matches(block.keys, self.keys)
         with_category = self.category >= 0 and (self.bonus or self.penalty)
         if not len(positions) and not (with_category and self.bonus):
             return
@@ -352,7 +399,7 @@ class _Query(_Counter):
         else:
             score = np.zeros(n)
         if len(self.surge_keys):
-            positions, which = self._matches(block.keys, self.surge_keys)
+            positions, which = matches(block.keys, self.surge_keys)
             if len(positions):
                 extra = self.surge_extra[which] * block.values[positions] ** 2
                 score /= np.sqrt(1.0 + np.bincount(block.rows[positions], weights=extra, minlength=n))

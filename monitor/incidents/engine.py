@@ -53,7 +53,7 @@ from monitor.incidents.surges import WordRates, weighted_cosine
 
 MAX_CANDIDATES = 6
 """Groups scored in full per report (those sharing the most words with it)."""
-COMMON_WORD_POSTINGS = 80
+COMMON_WORD_POSTINGS = 40
 """A word shared by more open groups than this is too common to find candidates by."""
 FRAGMENTS = 2
 """A problem described in many ways may at first be split over groups; a group with fewer than 1/FRAGMENTS of
@@ -129,6 +129,8 @@ class Engine:
         self.config = config
         self.window_s = config.window.total_seconds()
         self.open: dict[str, Group] = {}
+        self.seeds: dict[str, Report] = {}
+        """Reports alone so far, by the id of the group each would start (promoted by `_grown`)."""
         self._postings: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, str]] = []
         self._due: dict[str, float] = {}
@@ -161,19 +163,25 @@ class Engine:
         self.changes.joins.append(Join(group.id, member.report.pk, member.similarity, member.joined_at))
 
     def _index(self, group: Group, words: Iterator[str] | list[str] | tuple[str, ...]) -> None:
+        self._index_id(group.id, words)
+
+    def _index_id(self, gid: str, words: Iterator[str] | list[str] | tuple[str, ...]) -> None:
         postings = self._postings
         for word in words:
             posting = postings.get(word)
             if posting is None:
-                postings[word] = {group.id}
+                postings[word] = {gid}
             else:
-                posting.add(group.id)
+                posting.add(gid)
 
-    def _drop(self, group: Group, words: list[str]) -> None:
+    def _drop(self, group: Group, words: list[str] | tuple[str, ...]) -> None:
+        self._drop_id(group.id, words)
+
+    def _drop_id(self, gid: str, words: list[str] | tuple[str, ...]) -> None:
         for word in words:
             posting = self._postings.get(word)
             if posting is not None:
-                posting.discard(group.id)
+                posting.discard(gid)
                 if not posting:
                     del self._postings[word]
 
@@ -194,10 +202,12 @@ class Engine:
         return group.last_seen.timestamp() + self.window_s
 
     def _schedule(self, group: Group) -> None:
-        due = self._expires_at(group)
-        if self._due.get(group.id) != due:
-            self._due[group.id] = due
-            heapq.heappush(self._expiry, (due, group.id))
+        self._schedule_id(group.id, self._expires_at(group))
+
+    def _schedule_id(self, gid: str, due: float) -> None:
+        if self._due.get(gid) != due:
+            self._due[gid] = due
+            heapq.heappush(self._expiry, (due, gid))
 
     def _close(self, group: Group, at: datetime, reason: str) -> None:
         self._unindex(group)
@@ -213,9 +223,16 @@ class Engine:
         """Close every group that has been quiet (or calm) too long by `now` (event time)."""
         while self._expiry and self._expiry[0][0] < now:
             due, gid = heapq.heappop(self._expiry)
-            group = self.open.get(gid)
-            if group is None or self._due.get(gid) != due:
+            if self._due.get(gid) != due:
                 continue  # closed, or a later entry for it is in the heap
+            seed = self.seeds.get(gid)
+            if seed is not None:  # alone for a whole window: it will never be part of anything
+                del self.seeds[gid], self._due[gid]
+                self._drop_id(gid, seed.index)
+                continue
+            group = self.open.get(gid)
+            if group is None:
+                continue
             if self._expires_at(group) < now:
                 self._close(group, to_datetime(due), "resolved" if group.raised else "expired")
             else:
@@ -233,7 +250,7 @@ class Engine:
 
     def _new_id(self, report: Report, salt: str = "") -> str:
         gid = group_id(report, salt)
-        while gid in self.open or gid in self.used_ids:  # same report again, or a clash within the minute
+        while gid in self.open or gid in self.seeds or gid in self.used_ids:  # a clash within the minute
             gid += "x"
         self.used_ids[gid] = report.at
         return gid
@@ -244,6 +261,11 @@ class Engine:
         group.gone.clear()
         self._index(group, list(group.words))
         self._schedule(group)
+
+    def restore_seed(self, sid: str, report: Report) -> None:
+        self.seeds[sid] = report
+        self._index_id(sid, report.index)
+        self._schedule_id(sid, report.at + self.window_s)
 
     # ---- categories ----------------------------------------------------------------------------
 
@@ -299,8 +321,8 @@ class Engine:
 
     # ---- assignment ----------------------------------------------------------------------------
 
-    def _candidates(self, words: list[str] | tuple[str, ...]) -> list[Group]:
-        """The open groups sharing the most lookup words with `words` (at most MAX_CANDIDATES)."""
+    def _candidates(self, words: list[str] | tuple[str, ...]) -> list[str]:
+        """The open groups and seeds sharing the most lookup words with `words` (ids; at most MAX_CANDIDATES)."""
         shared: Counter[str] = Counter()
         postings = self._postings
         found = [p for p in map(postings.get, words) if p]
@@ -314,8 +336,8 @@ class Engine:
                 return []
         # Groups sharing far fewer words than the best-sharing one are hardly ever the closest: skip them.
         floor = max(shared.values()) // 2
-        ranked = sorted([(-n, gid) for gid, n in shared.items() if n >= floor])
-        return [self.open[gid] for _, gid in ranked[:MAX_CANDIDATES]]
+        ranked = heapq.nsmallest(MAX_CANDIDATES, [(-n, gid) for gid, n in shared.items() if n >= floor])
+        return [gid for _, gid in ranked]
 
     def add(self, report: Report) -> Placement:
         key = report.order_key
@@ -333,44 +355,59 @@ class Engine:
         vector, norm2 = report.features.vector, report.features.norm2
         threshold = self.config.similarity
         matches = []
-        for group in self._candidates(lookup):
-            score = weighted_cosine(group.centroid, group.norm2, vector, norm2, surging)
-            score += self._category_term(group.category, category, excess)
+        for gid in self._candidates(lookup):
+            group = self.open.get(gid)
+            if group is not None:
+                score = weighted_cosine(group.centroid, group.norm2, vector, norm2, surging)
+                score += self._category_term(group.category, category, excess)
+                first_seen = group.first_seen
+            else:
+                seed = self.seeds[gid]
+                score = weighted_cosine(seed.features.vector, seed.features.norm2, vector, norm2, surging)
+                score += self._category_term(seed.category, category, excess)
+                first_seen = seed.created_at
             if score >= threshold:
-                matches.append((score, group))
-        matches.sort(key=lambda sg: (-sg[0], sg[1].first_seen, sg[1].id))
-        if not matches:
-            target = Group(id=self._new_id(report))
-            member = Member(report, 1.0, report.created_at)
-            target.add(member, self.window_s)
-            self.open[target.id] = target
-            self._index(target, words)
-            placement = Placement(target.id, 1.0)
-            self._join(target, member)
-        else:
-            similarity, target = matches[0]
-            member = Member(report, round(similarity, 4), report.created_at)
-            target.add(member, self.window_s)
-            self._index(target, words)
-            self._sync(target)
-            self._join(target, member)
-            merged: list[str] = []
-            for _, other in matches[1:]:
-                if other.id not in self.open or target.id not in self.open:
-                    continue
-                alike = self.similarity(target, other) + self._category_term(target.category, other.category, excess)
-                # an incident takes in a group as alike as a report must be to join it
-                needed = self.config.merge_similarity
-                if target.raised or other.raised:
-                    needed = min(needed, threshold)
-                if alike >= needed:
-                    survivor, absorbed = _survivor(target, other)
-                    self._merge(survivor, absorbed, report.created_at)
-                    merged.append(absorbed.id)
-                    target = survivor
-            placement = Placement(target.id, round(similarity, 4), tuple(merged))
+                matches.append((score, first_seen, gid))
+        matches.sort(key=lambda m: (-m[0], m[1], m[2]))
         self.history.add(report.at, report.author, category, vector, norm2)
         self._window.append(report.at)
+        self.rates.add(category, report.at, report.pk)
+        if not matches:
+            # alone so far: a seed, not yet a group (most reports stay alone; a group costs far more)
+            sid = self._new_id(report)
+            self.seeds[sid] = report
+            self._index_id(sid, words)
+            self._schedule_id(sid, report.at + self.window_s)
+            return Placement(sid, 1.0)
+        similarity, _, tid = matches[0]
+        target = self._grown(tid)
+        member = Member(report, round(similarity, 4), report.created_at)
+        target.add(member, self.window_s)
+        self._index(target, words)
+        self._sync(target)
+        self._join(target, member)
+        merged: list[str] = []
+        for _, _, oid in matches[1:]:
+            if target.id not in self.open or (oid not in self.open and oid not in self.seeds):
+                continue
+            other = self.open.get(oid)
+            if other is None:
+                seed = self.seeds[oid]
+                alike = weighted_cosine(target.centroid, target.norm2, seed.features.vector, seed.features.norm2,
+                                        surging)  # fmt: skip
+                alike += self._category_term(target.category, seed.category, excess)
+                raised = target.raised
+            else:
+                alike = self.similarity(target, other) + self._category_term(target.category, other.category, excess)
+                raised = target.raised or other.raised
+            # an incident takes in a group as alike as a report must be to join it
+            needed = min(self.config.merge_similarity, threshold) if raised else self.config.merge_similarity
+            if alike >= needed:
+                survivor, absorbed = _survivor(target, other if other is not None else self._grown(oid))
+                self._merge(survivor, absorbed, report.created_at)
+                merged.append(absorbed.id)
+                target = survivor
+        placement = Placement(target.id, round(similarity, 4), tuple(merged))
         if not target.raised:
             target = self._maybe_raise(target, report)
         if target.raised:
@@ -378,10 +415,22 @@ class Engine:
             target.hot_until = target.last_hot()
         self._schedule(target)
         self._touch(target)
-        self.rates.add(category, report.at, report.pk)
         if target.id != placement.group_id:
             placement = Placement(target.id, placement.similarity, placement.merged)
         return placement
+
+    def _grown(self, gid: str) -> Group:
+        """The open group `gid`; a seed becomes the group it stands for (its report its first member)."""
+        group = self.open.get(gid)
+        if group is not None:
+            return group
+        report = self.seeds.pop(gid)
+        group = Group(id=gid)
+        member = Member(report, 1.0, report.created_at)
+        group.add(member, self.window_s)
+        self.open[gid] = group
+        self._join(group, member)
+        return group
 
     # ---- becoming an incident ------------------------------------------------------------------
 
@@ -508,8 +557,9 @@ class Engine:
 
     def _alike_incident(self, group: Group, at: float) -> Group | None:
         best: tuple[float, Group] | None = None
-        for other in self._candidates(list(group.words)):
-            if other is group or not other.raised or other.id not in self.open:
+        for oid in self._candidates(list(group.words)):
+            other = self.open.get(oid)
+            if other is None or other is group or not other.raised:
                 continue
             excess = self.category_excess(other.category, at)
             alike = self.similarity(other, group) + self._category_term(other.category, group.category, excess)
@@ -520,12 +570,22 @@ class Engine:
     def _gather(self, incident: Group, report: Report) -> None:
         """Merge into a new incident the candidate groups that hold other reports of the same problem."""
         threshold = self.config.similarity
-        for other in self._candidates(list(incident.words)):
-            if other is incident or other.raised or other.id not in self.open:
+        excess = self.category_excess(incident.category, report.at)
+        for oid in self._candidates(list(incident.words)):
+            other = self.open.get(oid)
+            if other is None:
+                seed = self.seeds.get(oid)
+                if seed is None:
+                    continue
+                alike = weighted_cosine(incident.centroid, incident.norm2, seed.features.vector, seed.features.norm2,
+                                        self.words.surging)  # fmt: skip
+                alike += self._category_term(incident.category, seed.category, excess)
+                if alike >= threshold:
+                    self._merge(incident, self._grown(oid), report.created_at)
                 continue
-            alike = self.similarity(incident, other) + self._category_term(
-                incident.category, other.category, self.category_excess(incident.category, report.at)
-            )
+            if other is incident or other.raised:
+                continue
+            alike = self.similarity(incident, other) + self._category_term(incident.category, other.category, excess)
             if alike >= threshold:
                 self._merge(incident, other, report.created_at)
 
@@ -622,7 +682,10 @@ class Engine:
         group.peak_authors = max(group.peak_authors, len(group.live_authors))
 
     def close_all(self, at: datetime | None = None) -> None:
-        """End of a finite stream (benchmarks): close what is still open, as expiry would."""
+        """End of a finite stream (benchmarks): close what is still open, as expiry would (seeds just go)."""
+        for sid, seed in list(self.seeds.items()):
+            self._drop_id(sid, seed.index)
+        self.seeds.clear()
         for group in sorted(self.open.values(), key=lambda g: g.id):
             when = at or group.last_seen
             assert when is not None

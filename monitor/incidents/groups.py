@@ -296,25 +296,35 @@ class Group:
         report = member.report
         self.live.append(member)
         self.live_authors[report.author] += 1
-        self.live_categories[report.category] += 1
+        categories = self.live_categories
+        categories[report.category] += 1
         self._add_vector(report.features)
-        words = self.words
-        for word in report.index:
-            words[word] += 1
+        self.words.update(report.index)
         self.size += 1
-        if self.first_seen is None or report.created_at < self.first_seen:
-            self.first_seen = report.created_at
-        if self.last_seen is None or report.created_at > self.last_seen:
-            self.last_seen = report.created_at
+        created = report.created_at
+        if self.first_seen is None or created < self.first_seen:
+            self.first_seen = created
+        if self.last_seen is None or created > self.last_seen:
+            self.last_seen = created
         if self.facts is not None:
             self.facts.add(report)
-        self._age(report.at - window)
-        self.category = self._leading_category()
+        leader = self.category
+        aged = self._age(report.at - window)
+        # the leading category only changes when its own count fell or another's rose
+        if aged or (
+            report.category != leader
+            and (categories[report.category] >= categories.get(leader, 0) or leader in GENERIC_CATEGORIES)
+        ):
+            self.category = self._leading_category()
         if len(self.live_authors) > self.peak_authors:
             self.peak_authors = len(self.live_authors)
 
-    def _age(self, horizon: float) -> None:
-        live, words = self.live, self.words
+    def _age(self, horizon: float) -> bool:
+        """Take members older than `horizon` out of the centroid; whether any left."""
+        live = self.live
+        if not live or live[0].report.at >= horizon:
+            return False
+        words = self.words
         while live and live[0].report.at < horizon:
             old = live.popleft().report
             self._add_vector(old.features, -1)
@@ -329,6 +339,7 @@ class Group:
             self.live_categories[old.category] -= 1
             if not self.live_categories[old.category]:
                 del self.live_categories[old.category]
+        return True
 
     def _leading_category(self) -> str:
         return leading(self.live_categories)

@@ -100,6 +100,7 @@ def dump(engine: Engine) -> bytes:
         "format": FORMAT,
         "last_key": [_iso(engine.last_key[0]), engine.last_key[1], engine.last_key[2]] if engine.last_key else None,
         "open": [_group(g) for g in sorted(engine.open.values(), key=lambda g: g.id)],
+        "seeds": [[sid, report.pk] for sid, report in sorted(engine.seeds.items())],
         "resolved": [_resolved(g) for g in engine.resolved],
         "recent": {c: list(map(list, q)) for c, (q, _) in sorted(engine.recent.items())},
         "used_ids": engine.used_ids,
@@ -112,6 +113,7 @@ def needed_pks(blob: bytes) -> set[int]:
     """The mention pks whose Reports `load` will ask for."""
     state = _read(blob)
     pks: set[int] = set()
+    pks.update(pk for _, pk in state["seeds"])
     for group in state["open"]:
         pks.update(pk for pk, _, _ in group["live"])
         if "facts" in group:
@@ -190,6 +192,9 @@ def load(blob: bytes, engine: Engine, reports_by_pk: Callable[[Iterable[int]], d
     window = engine.window_s
     for data in state["open"]:
         engine.restore(_load_group(data, reports, window))
+    for sid, pk in state["seeds"]:
+        if pk in reports:
+            engine.restore_seed(sid, reports[pk])
     for data in state["resolved"]:
         group = Group(id=data["id"], centroid=dict(data["centroid"]), norm2=data["norm2"])
         group.closed_at = _dt(data["closed_at"])

@@ -44,6 +44,7 @@ from monitor.incidents.text import TextFeatures, features, tokens
 from monitor.incidents.visibility import BURST_PREFIX, OPEN_STATUSES
 from monitor.models import IncidentContext, Urgency, size_bucket, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
+from monitor.storage.bulk import insert_rows
 from monitor.storage.repository import labelled_category, labelled_is_complaint, with_verdict
 from monitor.storage.schema import (
     ClassificationRow,
@@ -535,7 +536,7 @@ class _Writer:
                 )
             fresh = [r for r in rows if (r["incident_id"], r["mention_pk"]) not in existing]
             if fresh:
-                session.connection().execute(insert(IncidentMemberRow.__table__), fresh)
+                insert_rows(session, IncidentMemberRow.__table__, fresh)
             self._joins = {}
 
     def _status(self, group: Group, resolves_at: datetime | None) -> str:

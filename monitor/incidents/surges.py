@@ -52,6 +52,9 @@ class WordRates:
         self.surging: Extra = {}
         self._usual: dict[tuple[str, int], float] = {}
         self._thresholds: dict[tuple[str, int], tuple[Usual | None, int]] = {}
+        self._needed_hour = -1
+        self._needed: dict[str, int] = {}
+        """This hour's surge threshold per word already judged (a word below it needs no judging)."""
 
     def add(self, at: float, author: str, words: Iterable[str]) -> None:
         """Count a report's words (each once) and bring the surging set up to date.
@@ -72,8 +75,12 @@ class WordRates:
         window.update(words)
         least = self.least
         judge = self._judge
+        if hour != self._needed_hour:
+            self._needed_hour, self._needed = hour, {}
+        needed = self._needed
         for word in words:
-            if window[word] >= least:
+            count = window[word]
+            if count >= needed.get(word, least) or (count >= least and word in self.surging):
                 judge(word, at)
         horizon = at - self.window
         surging = self.surging
@@ -129,6 +136,7 @@ class WordRates:
                     (None, 0) if usual is None else (usual, needed_count(usual, self.settings, self.least))
                 )
             usual, needed = judged
+            self._needed[word] = needed if usual is not None else 1 << 30
             if usual is not None and observed >= needed:
                 multiplier = 1.0 + self.surge_weight * excess_share(observed, usual)
                 extra = multiplier * multiplier - 1.0
