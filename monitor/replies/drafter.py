@@ -29,7 +29,7 @@ STEPS = ("acknowledge", "clarify", "resolve", "check_back")
 SHORTEN_ORDER = ("resolve", "clarify", "acknowledge", "check_back")
 """Which steps switch to their short phrasing first when a draft is too long."""
 
-CACHE_SIZE = 4096
+CACHE_SIZE = 16384
 MARK = "\ue000"
 """Where the @handle goes in a cached layout: a draft is its shape's text with the handle put in."""
 
