@@ -124,11 +124,14 @@ def run_grouping(tweets: list[Tweet], config: EngineConfig, use_category: bool) 
                                  author=tweet.author.lower(), created_at=tweet.created_at,
                                  category=category, text=tweet.text)
             placement = engine.add(report)
-            raised_at_add[tweet.idx] = engine.open[placement.group_id].raised
+            group = engine.open.get(placement.group_id)  # (none for a report alone so far)
+            raised_at_add[tweet.idx] = group is not None and group.raised
         engine.close_all()
         changes = engine.drain()
         for join in changes.joins:  # a report's last join is the group it ended in
             final_group[join.pk] = join.group_id
+        for tweet in stream:  # a report never joined is alone
+            final_group.setdefault(tweet.idx, f"alone{tweet.idx}")
         raised_groups |= {g.id for g in changes.groups.values() if g.raised and not g.merged_into}
 
     # B-cubed within airline-hour slices.

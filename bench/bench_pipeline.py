@@ -4,13 +4,14 @@
     python bench/bench_pipeline.py --sizes 10000,100000 --databases sqlite
 
 The stream is bench/volume_stream at 20,000 mentions a day (public EN/ID complaint tweets as the
-background, half of them complaints, with injected outages), as long as the size needs. Each
-size is imported in batches of the pipeline's own size, in one process, into a fresh database:
+background, half of them complaints, with injected outages), as long as the size needs, written
+once to a JSONL file (not timed). Each size is imported from that file, in one process, into a
+fresh database:
 
-- floor: parse-and-insert alone (the idempotent insert step, in the same batches) on the same
-  database kind, measured in the same run;
-- full pipeline: store, classify, incidents, reply drafts, as `complaint-monitor import` does (one
-  call over the whole stream, so a second process prepares batches ahead, as it does for an import).
+- floor: parse-and-insert alone (read the JSONL, the idempotent insert step in the pipeline's
+  batches) on the same database kind, measured in the same run;
+- full pipeline: parse, store, classify, incidents, reply drafts: what `complaint-monitor import
+  FILE` does (so, as for any long import, a second process prepares batches ahead).
 
 For each run: mentions/s overall, the rate of each tenth of the stream (the last tenth against the
 first says whether cost per mention stays flat as the store grows), and the process's peak RSS.
@@ -55,16 +56,29 @@ def drop_schema(pg_url: str, url: str) -> None:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def run_one(mode: str, url: str, size: int) -> dict[str, object]:
-    """In this process: import `size` mentions of the volume stream into `url` (mode: floor or full)."""
-    from bench.volume_stream import StreamConfig, iter_mentions
+def write_stream(size: int, folder: Path) -> Path:
+    """The first `size` mentions of the volume stream as a JSONL file (the stream's own writer)."""
+    from bench.volume_stream import StreamConfig, iter_records
+
+    path = folder / f"stream{size}.jsonl"
+    if not path.exists():
+        days = -(-size // PER_DAY) + 1
+        with path.open("w", encoding="utf-8") as out:
+            for record in itertools.islice(iter_records(StreamConfig(per_day=PER_DAY, days=days, seed=3)), size):
+                out.write(record.to_json())
+                out.write("\n")
+    return path
+
+
+def run_one(mode: str, url: str, path: Path, size: int) -> dict[str, object]:
+    """In this process: import the JSONL file at `path` into `url` (mode: floor or full)."""
     from monitor.app import App
+    from monitor.mention_io import read_mentions
     from monitor.pipeline import BATCH_SIZE
     from monitor.storage import open_database
     from monitor.storage.repository import insert_new_mentions
 
-    days = -(-size // PER_DAY) + 1
-    stream = iter_mentions(StreamConfig(per_day=PER_DAY, days=days, seed=3))
+    handle = path.open(encoding="utf-8")
     tenth = max(1, size // TENTHS)
     marks: list[float] = []
     done = 0
@@ -72,7 +86,7 @@ def run_one(mode: str, url: str, size: int) -> dict[str, object]:
         database = open_database(url)
         started = time.perf_counter()
         batch: list = []
-        for mention in itertools.islice(stream, size):
+        for mention in read_mentions(handle):
             batch.append(mention)
             if len(batch) == BATCH_SIZE:
                 with database.session() as session:
@@ -92,20 +106,21 @@ def run_one(mode: str, url: str, size: int) -> dict[str, object]:
         pipeline = app.pipeline
         process_batch = pipeline._process_batch
 
-        def timed(mentions, source, prepared):  # type: ignore[no-untyped-def]
+        def timed(batch, source):  # type: ignore[no-untyped-def]
             nonlocal done
-            result = process_batch(mentions, source, prepared)
-            done += len(mentions)
+            result = process_batch(batch, source)
+            done += len(batch.mentions)
             while len(marks) < TENTHS and done >= tenth * (len(marks) + 1):
                 marks.append(time.perf_counter() - started)
             return result
 
         pipeline._process_batch = timed  # type: ignore[method-assign]
         started = time.perf_counter()
-        report = pipeline.process(itertools.islice(stream, size), source="bench")
+        report = pipeline.process_lines(handle, "bench")
         elapsed = time.perf_counter() - started
         assert report.new == size, report.summary()
         app.close()
+    handle.close()
     while len(marks) < TENTHS:
         marks.append(elapsed)
     rates = []
@@ -124,9 +139,9 @@ def run_one(mode: str, url: str, size: int) -> dict[str, object]:
     }
 
 
-def in_subprocess(mode: str, url: str, size: int) -> dict[str, object]:
+def in_subprocess(mode: str, url: str, path: Path, size: int) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, url, str(size)],
+        [sys.executable, __file__, "--child", mode, url, str(path), str(size)],
         check=True,
         capture_output=True,
         text=True,
@@ -139,14 +154,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--child", nargs=3, metavar=("MODE", "URL", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, metavar=("MODE", "URL", "PATH", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        mode, url, size = args.child
-        print(json.dumps(run_one(mode, url, int(size))))
+        mode, url, path, size = args.child
+        print(json.dumps(run_one(mode, url, Path(path), int(size))))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"bench/volume_stream at {PER_DAY:,} mentions/day; batches of the pipeline's size; one process per run\n")
+    print(f"bench/volume_stream at {PER_DAY:,} mentions/day, imported from JSONL; one process per run\n")
     header = (
         f"{'database':<9} {'mentions':>9} {'floor /s':>9} {'full /s':>8} {'full÷floor':>10} "
         f"{'1st tenth /s':>12} {'last tenth /s':>13} {'time last÷1st':>13} {'peak RSS MB':>11} "
@@ -158,9 +173,10 @@ def main() -> None:
             for size in sizes:
                 urls = []
                 try:
+                    path = write_stream(size, Path(tmp))
                     urls = [fresh_url(kind, args.postgres, Path(tmp), f"{mode}{size}") for mode in ("floor", "full")]
-                    floor = in_subprocess("floor", urls[0], size)
-                    full = in_subprocess("full", urls[1], size)
+                    floor = in_subprocess("floor", urls[0], path, size)
+                    full = in_subprocess("full", urls[1], path, size)
                 except Exception as exc:  # noqa: BLE001 - a missing server is reported, not fatal
                     print(f"{kind:<9} {size:>9,} skipped: {str(exc).strip().splitlines()[-1][:120]}")
                     continue
