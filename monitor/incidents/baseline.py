@@ -228,12 +228,14 @@ class _Grow:
 class _Bucket:
     """One event hour of complaints: rows of hashed, unit-normalised feature weights, and each row's category.
 
-    Read as two blocks: the rows seen at the last freeze, sorted by key, and those added since,
-    unsorted (the current hour grows between queries: sorting it all again for each query would
-    cost more than the query). Rows are appended to lists and converted to numpy as they are read.
+    While its hour runs it is read as two blocks: the rows seen at the last freeze, sorted by key,
+    and those added since, unsorted (the current hour grows between queries: sorting it all again
+    for each query would cost more than the query). New rows wait in lists until read. Once the
+    hour is over the bucket is sealed: one sorted block of exact-size arrays, nothing else kept
+    (history is days of complaints: lists of Python numbers would be ten times the size).
     """
 
-    __slots__ = ("times", "authors", "categories", "keys", "values", "rows", "_numpy", "_frozen")
+    __slots__ = ("times", "authors", "categories", "keys", "values", "rows", "count", "_numpy", "_frozen")
 
     def __init__(self) -> None:
         self.times: list[float] = []
@@ -242,11 +244,16 @@ class _Bucket:
         self.keys: list[int] = []
         self.values: list[float] = []
         self.rows: list[int] = []
+        self.count = 0
+        """Rows appended in all (the lists hold only those not yet read)."""
         self._numpy: tuple[_Grow, ...] | None = None
         self._frozen: tuple[int, _Block] | None = None
 
     def append(self, at: float, author: int, category: int, vector: dict[str, int], norm2: int) -> None:
-        row = len(self.times)
+        if self._numpy is None and self._frozen is not None:
+            self._reopen()
+        row = self.count
+        self.count += 1
         self.times.append(at)
         self.authors.append(author)
         self.categories.append(category)
@@ -263,19 +270,21 @@ class _Bucket:
                 _Grow(np.int64), _Grow(np.float64), _Grow(np.int64),
             )  # fmt: skip
         times, authors, categories, specific, keys, values, rows = self._numpy
-        done_rows, done_entries = times.size, keys.size
-        if done_rows < len(self.times):
-            new_categories = self.categories[done_rows:]
-            times.extend(self.times[done_rows:])
-            authors.extend(self.authors[done_rows:])
-            categories.extend(new_categories)
-            specific.extend([c not in generic for c in new_categories])
-            keys.extend(self.keys[done_entries:])
-            values.extend(self.values[done_entries:])
-            rows.extend(self.rows[done_entries:])
+        if self.times:
+            times.extend(self.times)
+            authors.extend(self.authors)
+            categories.extend(self.categories)
+            specific.extend([c not in generic for c in self.categories])
+            keys.extend(self.keys)
+            values.extend(self.values)
+            rows.extend(self.rows)
+            for pending in (self.times, self.authors, self.categories, self.keys, self.values, self.rows):
+                pending.clear()
         return self._numpy
 
     def blocks(self, generic: set[int]) -> list[_Block]:
+        if self._numpy is None and self._frozen is not None:
+            return [self._frozen[1]]  # sealed
         times, authors, categories, specific, keys, values, rows = self._converted(generic)
         total_rows = times.size
         frozen = self._frozen
@@ -295,6 +304,35 @@ class _Bucket:
             keys.view(done_entries), values.view(done_entries), rows.view(done_entries) - done_rows, False,
         )  # fmt: skip
         return [block, tail]
+
+    def seal(self, generic: set[int]) -> None:
+        """The hour is over: keep one sorted block of exact-size arrays and nothing else."""
+        if self._numpy is None and self._frozen is not None:
+            return
+        times, authors, categories, specific, keys, values, rows = self._converted(generic)
+        order = np.argsort(keys.view(), kind="stable")
+        block = _Block(
+            times.view().copy(), authors.view().copy(), categories.view().copy(), specific.view().copy(),
+            keys.view()[order], values.view()[order], rows.view()[order].astype(np.int32), True,
+        )  # fmt: skip
+        self._frozen = (times.size, block)
+        self._numpy = None
+
+    def _reopen(self) -> None:
+        """A row for an hour already sealed (only when history is read out of order): grow it again."""
+        assert self._frozen is not None
+        block = self._frozen[1]
+        grown = (
+            _Grow(np.float64), _Grow(np.int64), _Grow(np.int32), _Grow(np.bool_),
+            _Grow(np.int64), _Grow(np.float64), _Grow(np.int64),
+        )  # fmt: skip
+        for target, source in zip(
+            grown, (block.times, block.authors, block.categories, block.specific, block.keys, block.values, block.rows),
+            strict=True,
+        ):
+            target.extend(source.tolist())
+        self._numpy = grown
+        self._frozen = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +475,8 @@ class TextHistory:
         hour = int(at // HOUR_S)
         bucket = self.buckets.get(hour)
         if bucket is None:
+            for earlier in self.buckets.values():  # a new hour: the hours before it are complete
+                earlier.seal(self.generic)
             bucket = self.buckets[hour] = _Bucket()
             self._evict(at)
         bucket.append(at, hash(author), self.category_code(category), vector, norm2)
