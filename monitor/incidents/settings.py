@@ -86,6 +86,9 @@ class IncidentSettings(BaseModel):
     """A category is never anomalous with fewer distinct authors than this within `category_window`."""
     category_penalty: float = Field(0.1, ge=0, le=1)
     """Subtracted from the similarity when two complaints have different specific categories."""
+    surge_weight: float = Field(2.0, ge=0, le=10)
+    """A word used far more than usual at this time of day (the words fifty people share when one thing
+    breaks) weighs up to 1 + this much in the similarity while it surges; 0 turns it off."""
     key_terms: list[str] = Field(default_factory=list)
     """Product names, features, error words that weigh extra when two complaints share them."""
     urgency_by_authors: dict[int, Urgency] = Field(default_factory=lambda: {3: Urgency.HIGH, 10: Urgency.CRITICAL})

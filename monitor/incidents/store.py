@@ -91,6 +91,7 @@ def engine_config(settings: IncidentSettings, brand_terms: Iterable[str] = ()) -
         category_window=settings.category_window,
         category_authors=settings.category_authors,
         anomaly=settings.anomaly.engine_settings(),
+        surge_weight=settings.surge_weight,
         category_baseline_days=settings.burst.baseline_days,
         recur_within=settings.recur_within,
         key_terms=frozenset(t.lower() for t in settings.key_terms),
