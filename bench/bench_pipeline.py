@@ -136,7 +136,14 @@ def run_one(mode: str, url: str, path: Path, size: int) -> dict[str, object]:
         "last_tenth": rates[-1],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "cpu_s": _cpu(resource.RUSAGE_SELF),
+        "worker_cpu_s": _cpu(resource.RUSAGE_CHILDREN),
     }
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def in_subprocess(mode: str, url: str, path: Path, size: int) -> dict[str, object]:

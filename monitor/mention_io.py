@@ -58,6 +58,8 @@ def parse_timestamp(value: Any) -> datetime:
 
 def clean_text(text: str) -> str:
     """NFC-normalised text without NULs or lone surrogates, cut to MAX_TEXT_CHARS."""
+    if text.isascii():  # most text: no surrogates, already NFC
+        return (text.replace("\x00", "") if "\x00" in text else text)[:MAX_TEXT_CHARS]
     text = text.replace("\x00", "")
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFC", text)

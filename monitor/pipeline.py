@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 AHEAD_AFTER = 10
 """A stream longer than this many batches is prepared in a second process (see monitor.prepare)."""
+AHEAD_DEPTH = 4
+"""Batches handed to the preparing process before this one waits for the oldest."""
 
 
 @dataclass
@@ -163,21 +165,25 @@ class Pipeline:
     def _run(self, jobs: Iterator[Job], source: str, errors: list[LineError] | None = None) -> IngestReport:
         report = IngestReport()
         first = list(itertools.islice(jobs, AHEAD_AFTER))
-        ahead = self._start_ahead() if len(first) == AHEAD_AFTER else None
+        use_ahead = len(first) == AHEAD_AFTER and self._start_ahead() is not None
 
         def store(batch: PreparedBatch) -> None:
             if errors is not None:
                 errors.extend(batch.errors)
             report.merge(self._process_batch(batch, source))
 
-        if ahead is None:
-            for job in itertools.chain(first, jobs):
-                store(self.preparer.run(job))
-            return report
         pending: collections.deque[tuple[Job, Future[PreparedBatch]]] = collections.deque()
         for job in itertools.chain(first, jobs):
+            ahead = self._ahead if use_ahead else None
+            if ahead is None:
+                # A short stream (or the other process failed): in order, here. Not while it starts
+                # up: that would load the model here too, for a second or two of a long import.
+                while pending:
+                    store(self._ready(*pending.popleft()))
+                store(self.preparer.run(job))
+                continue
             pending.append((job, ahead.submit(job)))
-            if len(pending) > 2:
+            if len(pending) > AHEAD_DEPTH:
                 store(self._ready(*pending.popleft()))
         while pending:
             store(self._ready(*pending.popleft()))

@@ -257,19 +257,36 @@ class Ahead:
         command = [sys.executable, "-m", "monitor.prepare"] + ([str(config_path)] if config_path else [])
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._waiting: queue.SimpleQueue[Future[PreparedBatch]] = queue.SimpleQueue()
+        self._outgoing: queue.SimpleQueue[tuple[Job, Future[PreparedBatch]] | None] = queue.SimpleQueue()
+        self._closed = False
         self._reader = threading.Thread(target=self._read, name="prepare-answers", daemon=True)
+        self._writer = threading.Thread(target=self._write, name="prepare-jobs", daemon=True)
         self._reader.start()
+        self._writer.start()
 
     def submit(self, job: Job) -> Future[PreparedBatch]:
+        """Queue `job`; never waits (a thread writes it to the pipe when the other process reads)."""
         future: Future[PreparedBatch] = Future()
+        if self._closed:
+            future.set_exception(RuntimeError("the preparing process was closed"))
+            return future
         self._waiting.put(future)
-        assert self._process.stdin is not None
-        try:
-            pickle.dump(job, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self._process.stdin.flush()
-        except OSError as exc:
-            future.set_exception(exc)
+        self._outgoing.put((job, future))
         return future
+
+    def _write(self) -> None:
+        assert self._process.stdin is not None
+        while (item := self._outgoing.get()) is not None:
+            job, future = item
+            try:
+                pickle.dump(job, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self._process.stdin.flush()
+            except OSError as exc:
+                _fail(future, exc)  # the reader fails the others over when the process is gone
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
 
     def _read(self) -> None:
         assert self._process.stdout is not None
@@ -279,25 +296,28 @@ class Ahead:
             except Exception as exc:  # noqa: BLE001 - EOF or a broken pipe: every waiting batch fails over
                 self._process.kill()  # it may be stuck writing to us: never leave a writer blocked
                 while not self._waiting.empty():
-                    self._waiting.get().set_exception(RuntimeError(f"the preparing process stopped: {exc!r}"))
+                    _fail(self._waiting.get(), RuntimeError(f"the preparing process stopped: {exc!r}"))
                 return
             future = self._waiting.get()
             if isinstance(answer, str):
-                future.set_exception(RuntimeError(answer))
-            else:
+                _fail(future, RuntimeError(answer))
+            elif not future.done():
                 future.set_result(answer)
 
     def close(self) -> None:
-        if self._process.stdin is not None:
-            try:
-                self._process.stdin.close()
-            except OSError:
-                pass
+        self._closed = True
+        self._outgoing.put(None)
+        self._writer.join(timeout=10)
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._process.kill()
         self._reader.join(timeout=5)
+
+
+def _fail(future: Future[PreparedBatch], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 if __name__ == "__main__":

@@ -57,9 +57,22 @@ def _digest(key: str) -> bytes:
     return hashlib.blake2b(key.encode(), digest_size=2 * len(_SALTS)).digest()
 
 
-def author_handle(mention: Mention, settings: ReplySettings) -> str:
-    """The @author prefix on platforms where replies tag the author; empty elsewhere or for an odd author."""
-    if mention.platform.lower() not in {p.lower() for p in settings.address_author_on}:
+def _step_file(resolution: str, incident: bool, step: str) -> str:
+    """The template file of `step`: step 4 is the plan's resolution, step 2 differs inside an incident."""
+    if step == "resolve":
+        return resolution
+    if step == "clarify" and incident:
+        return "clarify_incident"
+    return step
+
+
+def author_handle(mention: Mention, settings: ReplySettings, tagged: frozenset[str] | None = None) -> str:
+    """The @author prefix on platforms where replies tag the author; empty elsewhere or for an odd author.
+
+    `tagged`: those platforms, lower-cased (else read from `settings`)."""
+    if tagged is None:
+        tagged = frozenset(p.lower() for p in settings.address_author_on)
+    if mention.platform.lower() not in tagged:
         return ""
     author = mention.author.strip().lstrip("@")
     return "@" + author if _HANDLE_OK.fullmatch(author) else ""
@@ -99,7 +112,7 @@ class Rendered:
         """This rendering (made with the MARK where the handle goes) addressed to `handle`."""
         if MARK not in self.text:
             return self
-        return replace(self, text=self.text.replace(MARK, handle))
+        return Rendered(self.text.replace(MARK, handle), self.parts, self.label)
 
 
 class _Fits:
@@ -149,12 +162,18 @@ class TemplateDrafter:
         self._checked: dict[tuple[object, ...], list[str]] = {}
         self._fits: dict[tuple[object, ...], _Fits] = {}
         self._step_checks: dict[tuple[object, ...], list[str]] = {}
+        self._offers: dict[str, list[str]] = {}
+        self._tagged = frozenset(p.lower() for p in settings.address_author_on)
 
     # -- planning ---------------------------------------------------------
 
     def allowed_offers(self, category: str) -> list[str]:
-        offers = self.settings.strategy_for(category).offers
-        return [o for o in offers if o != "status_page" or self.settings.status_page_url]
+        allowed = self._offers.get(category)
+        if allowed is None:
+            offers = self.settings.strategy_for(category).offers
+            allowed = [o for o in offers if o != "status_page" or self.settings.status_page_url]
+            self._offers[category] = allowed
+        return list(allowed)
 
     def plan(self, mention: Mention, classification: Classification, incident: IncidentContext | None) -> ReplyPlan:
         lang = normalise_language(classification.lang, self.settings.default_language)
@@ -174,28 +193,26 @@ class TemplateDrafter:
                 resolution = "resolve_specialist"  # priority handling: a person takes it on
             else:
                 resolution = "resolve_" + offers[_stable_index(key, "offer", len(offers))]
-        plan = ReplyPlan(
+        critical = classification.urgency is Urgency.CRITICAL
+        steps = self.templates[lang].steps
+        blocks = {}
+        for step in STEPS:
+            options = steps[_step_file(resolution, incident is not None, step)].blocks_for(critical)
+            blocks[step] = options[_stable_index(key, step, len(options))]
+        return ReplyPlan(
             lang=lang,
             category=category,
             resolution=resolution,
             urgency=classification.urgency,
             personal_data=has_personal_data(mention.text),
             incident=incident,
-            handle=author_handle(mention, self.settings),
+            handle=author_handle(mention, self.settings, self._tagged),
             platform=mention.platform.lower(),
+            blocks=blocks,
         )
-        return replace(plan, blocks={step: self._pick(plan, step, key) for step in STEPS})
 
     def _step_file(self, plan: ReplyPlan, step: str) -> str:
-        if step == "resolve":
-            return plan.resolution
-        if step == "clarify" and plan.incident is not None:
-            return "clarify_incident"
-        return step
-
-    def _pick(self, plan: ReplyPlan, step: str, key: str) -> str:
-        options = self.templates[plan.lang].steps[self._step_file(plan, step)].blocks_for(plan.critical)
-        return options[_stable_index(key, step, len(options))]
+        return _step_file(plan.resolution, plan.incident is not None, step)
 
     def with_variant(self, plan: ReplyPlan, index: int) -> ReplyPlan:
         """The plan with phrasing number `index` (wrapping) for every step; for the matrix linter."""
@@ -308,9 +325,11 @@ class TemplateDrafter:
         self, plan: ReplyPlan, rendered: Rendered, mention: Mention, classification: Classification
     ) -> ReplyDraft:
         incident = plan.incident is not None
+        if classification.category != plan.category:
+            classification = replace(classification, category=plan.category)
         problems = lint_draft(
-            rendered.text, mention, replace(classification, category=plan.category), self.settings,
-            incident=incident, lang=plan.lang, addressee=plan.handle, content_checks=self._content_problems,
+            rendered.text, mention, classification, self.settings, incident=incident, lang=plan.lang,
+            addressee=plan.handle, content_checks=self._content_problems, shares_personal_data=plan.personal_data,
         )  # fmt: skip
         step_key = (plan.lang, incident, *rendered.parts.values())
         steps = self._step_checks.get(step_key)

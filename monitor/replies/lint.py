@@ -139,18 +139,21 @@ def lint_draft(
     lang: str | None = None,
     addressee: str = "",
     content_checks: Callable[[str, str, str, Urgency, bool, bool], list[str]] | None = None,
+    shares_personal_data: bool | None = None,
 ) -> list[str]:
     """Every rule this draft breaks, as one readable line each (empty: ready to send).
 
     `addressee`: the @handle the draft starts with. It counts towards the length but is
     not read as content (a handle like @min_ayu is not slang, @maaf_ya not an apology).
     `content_checks`: a memoised `content_problems` (the drafter's), else it is computed.
+    `shares_personal_data`: whether the mention has personal data, when the caller knows already.
     """
     lang = lang or normalise_language(classification.lang, settings.default_language)
     if not text.strip():
         return ["empty draft"]
     content = text[len(addressee) :].lstrip() if addressee and text.startswith(addressee) else text
-    shares_personal_data = has_personal_data(mention.text)
+    if shares_personal_data is None:
+        shares_personal_data = has_personal_data(mention.text)
     check = content_checks or functools.partial(content_problems, settings=settings)
     problems = list(
         check(content, lang, classification.category, classification.urgency, incident, shares_personal_data)
