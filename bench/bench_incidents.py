@@ -29,6 +29,11 @@ Sections (every figure comes from this run):
    30 s of event time). Engine layer: features + assignment, in memory. Baseline: scikit-learn
    TF-IDF + DBSCAN (cosine) over the same texts. Then time per mention at growing sizes and
    the engine's open state (bounded by the window, not by history).
+6. Volume - the whole pipeline (shipped classifier, SQLite) on bench/volume_stream: 7 days at
+   2,000 and at 20,000 mentions a day, public EN/ID complaint and non-complaint tweets with random
+   authors and times as the background, four real-shaped outages injected with known members and
+   start times. B-cubed over the truth's complaints, each outage found or missed, the share of
+   background complaints inside incidents, the longest incident and false incidents per day.
 """
 
 from __future__ import annotations
