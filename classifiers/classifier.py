@@ -13,7 +13,8 @@ import numpy as np
 from classifiers.features import Featurizer, Occurrences, prepare_batch
 from classifiers.keywords import Hit, PhraseMatcher
 from classifiers.language import LanguageDetector
-from classifiers.model import ALL_LANGUAGES, HEAD_FOR_LANGUAGE, ModelBundle
+from classifiers.model import ALL_LANGUAGES, HEAD_FOR_LANGUAGE, STREAM_HEAD, ModelBundle
+from classifiers.operating import adjust, logit_shift
 from classifiers.settings import ClassifierSettings
 from monitor.models import Classification, Mention, Urgency
 
@@ -36,6 +37,7 @@ _TONE = {
     severity: (level, f"tone: {severity.lower()} → {level.value}") for severity, level in _SEVERITY_URGENCY.items()
 }
 _NOT_URGENT = Urgency.NONE
+_CRITICAL = Urgency.CRITICAL.value
 _LEVEL_NAMES = {level.value: level for level in (Urgency.LOW, Urgency.MEDIUM, Urgency.HIGH, Urgency.CRITICAL)}
 # `_classify_chunk` builds Classification positionally (keyword arguments cost a sixth of its loop)
 _FIELDS = ("lang", "is_complaint", "complaint_score", "urgency", "category", "reasons", "model_version")
@@ -53,6 +55,7 @@ class Scores:
     occurrences: Occurrences
     langs: list[str]
     categories: np.ndarray | None = None  # (n, len(Classifier.category_names)): probabilities, rows sum to 1
+    thresholds: np.ndarray | None = None  # (n,): each mention's complaint threshold (its language's)
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +114,26 @@ class Classifier:
         columns = [bundle.complaint[name].coef[:, None] for name in self._heads]
         intercepts = [np.atleast_1d(bundle.complaint[name].intercept) for name in self._heads]
         self._platt = np.array([bundle.complaint[name].platt for name in self._heads], dtype=np.float64)
+        # per head: the threshold for the target recall, and (with `stream_prior`) the shift to the stream's prior
+        self.thresholds = {
+            name: settings.complaint_threshold or bundle.thresholds.get(name, bundle.threshold) for name in self._heads
+        }
+        self.prior_shift = {name: 0.0 for name in self._heads}
+        if settings.stream_prior is not None:
+            for name in self._heads:
+                trained = bundle.priors.get(name)
+                if trained is not None:
+                    self.prior_shift[name] = logit_shift(trained, settings.stream_prior)
+                    if settings.complaint_threshold is None:
+                        # p(x | complaint) does not change with the prior: the same mentions stay flagged
+                        self.thresholds[name] = float(adjust(np.array([self.thresholds[name]]), trained, settings.stream_prior)[0])
+        self._platt[:, 1] += [self.prior_shift[name] for name in self._heads]
+        self._critical_factor = settings.critical_threshold_factor
+        self._head_thresholds = np.array([self.thresholds[name] for name in self._heads], dtype=np.float64)
         self._head_of_lang = {lang: self._heads.index(name) for lang, name in HEAD_FOR_LANGUAGE.items() if name in self._heads}
+        # the stream head's column (if any) is stacked into every language head's probability
+        self._stream_column = self._heads.index(STREAM_HEAD) if STREAM_HEAD in self._heads else None
+        self._stream_weight = np.array([bundle.complaint[name].stream_weight for name in self._heads], dtype=np.float64)
         self._all_head = self._heads.index(ALL_LANGUAGES)
         # the urgency head (older models: the severity head), then the category head, after the complaint heads
         tone = bundle.urgency or bundle.severity
@@ -157,7 +179,10 @@ class Classifier:
         head = np.array([self._head_of_lang.get(lang, self._all_head) for lang in langs], dtype=np.int64)
         rows = np.arange(len(texts))
         a, b = self._platt[head, 0], self._platt[head, 1]
-        probability = 1.0 / (1.0 + np.exp(-(a * values[rows, head] + b)))
+        logit = a * values[rows, head] + b
+        if self._stream_column is not None:
+            logit += self._stream_weight[head] * values[:, self._stream_column]
+        probability = 1.0 / (1.0 + np.exp(-logit))
         severity: list[str | None] = [None] * len(texts)
         if self._tone_classes and len(texts):
             best = np.argmax(values[:, self._tone_columns], axis=1)
@@ -169,7 +194,7 @@ class Classifier:
             logits = values[:, self._category_columns]
             exp = np.exp(logits - logits.max(axis=1, keepdims=True))
             categories = exp / exp.sum(axis=1, keepdims=True)
-        return Scores(probability, severity, occ, langs, categories)
+        return Scores(probability, severity, occ, langs, categories, self._head_thresholds[head])
 
     def complaint_probability(self, texts: Sequence[str]) -> np.ndarray:
         return self.scores(texts).complaint
@@ -265,7 +290,8 @@ class Classifier:
         prepared = prepare_batch(texts)
         scores = self.scores(texts, [m.lang for m in mentions], prepared)
         hits = self._phrases.find(scores.occurrences.tokens, len(texts))
-        threshold, version = self.threshold, self.version
+        version = self.version
+        thresholds = scores.thresholds.tolist() if scores.thresholds is not None else [self.threshold] * len(texts)
         out = []
         # plain Python floats from here: the same values, cheaper to compare, round and format
         category_rows = scores.categories.tolist() if scores.categories is not None else None
@@ -279,7 +305,12 @@ class Classifier:
                 category, category_reason = self._learned_category(category_hits, category_rows[i])
             elif found:
                 category, category_reason = self._category([h for h in found if h.group.startswith(_CATEGORY)])
-            is_complaint = probability >= threshold
+            is_complaint = probability >= thresholds[i]
+            if not is_complaint and found and probability >= thresholds[i] * self._critical_factor:
+                critical = next((h.phrase for h in found if h.group == _CRITICAL), None)
+                if critical is not None:
+                    is_complaint = True
+                    reasons.append(f"critical keyword: {critical} → flagged at a lower threshold")
             urgency = _NOT_URGENT
             if is_complaint:
                 urgency, urgency_reasons = self._urgency(mention, severity, found, category)

@@ -39,8 +39,12 @@ class LinearHead:
     intercept: np.ndarray  # () or (k,)
     classes: list[str] = field(default_factory=list)
     platt: tuple[float, float] = (1.0, 0.0)  # binary heads: calibrated p = 1 / (1 + exp(-(a * score + b)))
+    stream_weight: float = 0.0  # complaint heads: p = 1 / (1 + exp(-(a * score + stream_weight * stream score + b)))
 
 
+STREAM_HEAD = "stream"
+"""A complaint head trained on stream-like rows alone (shipped examples, team labels); never chosen by language:
+its score is stacked into each language head's calibrated probability (`LinearHead.stream_weight`)."""
 ALL_LANGUAGES = "all"
 """The complaint head trained on every language; per-language heads (en, id) are used where they apply."""
 HEAD_FOR_LANGUAGE = {"en": "en", "id": "id", "ms": "id", "jv": "id", "su": "id"}
@@ -63,6 +67,10 @@ class ModelBundle:
     info: dict[str, Any] = field(default_factory=dict)
     category: LinearHead | None = None  # one column per category name (learned from labelled rows)
     urgency: LinearHead | None = None  # one column per urgency level of a complaint
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Per complaint head: the threshold chosen for the target recall (a head without one uses `threshold`)."""
+    priors: dict[str, float] = field(default_factory=dict)
+    """Per complaint head: the complaint share its calibration assumes (the training mix)."""
 
 
 MULTICLASS_HEADS = ("severity", "category", "urgency")
@@ -100,6 +108,9 @@ def save_model(bundle: ModelBundle, directory: Path) -> None:
     arrays["slang_to"] = bundle.slang_to.astype(np.uint64)
     for lang, hashes in bundle.lang_vocab.items():
         arrays[f"vocab_{lang}"] = np.sort(hashes.astype(np.uint64))
+    # indices are stored as gaps (ascending, so small non-negative numbers): they compress several times better
+    for name in [n for n in arrays if n.endswith("_index")]:
+        arrays[name] = np.diff(arrays[name], prepend=0).astype(np.int32)
     weights_path = directory / WEIGHTS
     np.savez_compressed(weights_path, **arrays)
     manifest = {
@@ -108,14 +119,20 @@ def save_model(bundle: ModelBundle, directory: Path) -> None:
         "version": bundle.version,
         "features": bundle.spec.to_dict(),
         "complaint": {
-            "heads": {name: {"platt": list(head.platt)} for name, head in bundle.complaint.items()},
+            "heads": {
+                name: {"platt": list(head.platt), "stream_weight": head.stream_weight}
+                for name, head in bundle.complaint.items()
+            },
             "threshold": bundle.threshold,
+            "thresholds": bundle.thresholds,
+            "priors": bundle.priors,
         },
         **{
             name: {"classes": getattr(bundle, name).classes} if getattr(bundle, name) is not None else None
             for name in MULTICLASS_HEADS
         },
         "languages": sorted(bundle.lang_vocab),
+        "index_encoding": "gaps",
         "weights_sha256": hashlib.sha256(weights_path.read_bytes()).hexdigest(),
         "info": bundle.info,
     }
@@ -169,6 +186,9 @@ def load_model(directory: Path) -> ModelBundle:
         size = spec.n_features
         with np.load(weights_path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
+        if manifest.get("index_encoding") == "gaps":
+            for name in [n for n in arrays if n.endswith("_index")]:
+                arrays[name] = np.cumsum(arrays[name], dtype=np.int64)
         complaint = {}
         for name, head in manifest["complaint"]["heads"].items():
             platt = head["platt"]
@@ -176,6 +196,7 @@ def load_model(directory: Path) -> ModelBundle:
                 coef=_dense(arrays[f"complaint_{name}_index"], arrays[f"complaint_{name}_value"], size),
                 intercept=np.asarray(arrays[f"complaint_{name}_intercept"], dtype=np.float64).reshape(()),
                 platt=(float(platt[0]), float(platt[1])),
+                stream_weight=float(head.get("stream_weight", 0.0)),
             )
         if ALL_LANGUAGES not in complaint:
             raise KeyError(f"complaint head '{ALL_LANGUAGES}'")
@@ -186,6 +207,8 @@ def load_model(directory: Path) -> ModelBundle:
             idf=_dense(arrays["idf_index"], arrays["idf_value"], size),
             complaint=complaint,
             threshold=float(manifest["complaint"]["threshold"]),
+            thresholds={str(k): float(v) for k, v in (manifest["complaint"].get("thresholds") or {}).items()},
+            priors={str(k): float(v) for k, v in (manifest["complaint"].get("priors") or {}).items()},
             severity=multiclass["severity"],
             category=multiclass["category"],
             urgency=multiclass["urgency"],

@@ -9,7 +9,13 @@ matches any ending ("refund*" also matches "refunded", "refunds"), a lone
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from monitor.durations import Duration
+
+DEFAULT_TARGET_RECALL = 0.90
 
 
 class UrgencyKeywords(BaseModel):
@@ -24,16 +30,30 @@ class UrgencyKeywords(BaseModel):
             "rumah sakit", "fire", "kebakaran", "terbakar", "exploded", "meledak", "electrocuted", "kesetrum",
             "allergic reaction", "alergi", "dangerous", "berbahaya", "unsafe", "accident", "kecelakaan",
             "muntah", "diare", "sakit perut", "igd", "ugd", "diinfus", "opname", "dirawat", "vomit*", "diarrh*",
-            "emergency room", "in the er", "to the er", "got sick", "made me sick",
+            "emergency room", "in the er", "to the er", "got sick", "made me sick", "been sick", "sick all night",
+            "allergic", "allergy", "clinic", "klinik", "puskesmas", "mual", "keracunan makanan", "burned", "burnt",
+            "scald*", "melepuh", "luka bakar", "glass", "beling", "swallow*", "ketelen", "tertelan", "sparked",
+            "korslet", "meleduk", "nyerempet", "keserempet", "diserempet", "almost crashed", "hampir jatuh",
+            "ugal ugalan", "ugal-ugalan", "ulat", "belatung",
             # fraud, account takeover, stolen money
             "fraud", "penipuan", "scam", "scammer", "penipu", "tipu", "hacked", "dihack", "di hack", "kebobol",
             "dibobol", "bobol", "stolen", "dicuri", "hilang saldo", "saldo hilang", "saldo raib", "raib",
-            "account takeover", "unauthori*", "tanpa izin", "phishing",
+            "account takeover", "unauthori*", "tanpa izin", "phishing", "never authori*", "didn't authori*",
+            "did not authori*", "didn't approve", "never approved", "without my consent", "without my permission",
+            "tanpa persetujuan", "tanpa sepengetahuan", "didn't place", "never made", "didn't make",
+            "tidak pernah transaksi", "gak pernah transaksi", "ga pernah transaksi", "gak transaksi", "bukan saya yang",
+            "gak aku kenal", "ga aku kenal", "tidak saya kenal", "dibajak", "diambil alih", "someone got into",
+            "someone logged into", "someone changed", "ada yang login", "ada yg login", "dipake orang",
+            "dipakai orang", "knew my", "tau nama", "tahu nama", "tau saldo",
             # data leak
-            "data leak", "data breach", "bocor", "kebocoran", "leaked", "data pribadi",
+            "data leak", "data breach", "bocor", "kebocoran", "leaked", "data pribadi", "leaking",
+            "customer data", "data orang lain", "someone else's",
             # legal or regulator threat
             "lawyer", "lawsuit", "sue", "suing", "legal action", "pengacara", "lapor polisi", "polisi",
             "somasi", "gugat", "ojk", "bpkn", "ylki", "kominfo", "regulator", "ombudsman", "fcc", "cfpb",
+            "attorney", "court", "small claims", "police report", "laporan polisi", "jalur hukum", "kantor hukum",
+            "ranah hukum", "tuntut", "menuntut", "pengadilan", "bpsk", "consumer protection",
+            "perlindungan konsumen", "lembaga konsumen",
         ]
     )
     high: list[str] = Field(
@@ -175,9 +195,23 @@ class ClassifierSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_dir: str | None = None
-    """A trained model directory; empty means the model shipped in the package."""
+    """A trained model directory; empty means the model shipped in the package. `train --out` keeps the models
+    it replaces in its `history/` folder; `models rollback` puts one back."""
+    reload_interval: Duration = timedelta(seconds=30)
+    """How often `run` looks for a new model in `model_dir` (swapped in without a restart); 0 never."""
     complaint_threshold: float | None = Field(None, gt=0, lt=1)
-    """Calibrated score at or above which a mention is a complaint; empty means the model's own (0.5)."""
+    """Calibrated score at or above which a mention is a complaint, for every language; empty means the model's
+    own per-language thresholds (chosen at training time for `target_recall`)."""
+    critical_threshold_factor: float = Field(0.5, ge=0, le=1)
+    """A mention with a critical keyword (lawyer, OJK, data leak, dibobol, keracunan…) is flagged at this
+    fraction of its language's threshold: missing one of those costs most. 1: no different; 0: always flagged."""
+    target_recall: float | dict[str, float] = DEFAULT_TARGET_RECALL
+    """`train` picks each language's threshold so that this share of the held-out complaints is flagged:
+    one number for all, or per complaint head ({en: 0.9, id: 0.92, all: 0.9})."""
+    stream_prior: float | None = Field(None, gt=0, lt=1)
+    """The complaint share of your stream (`evaluate --prior` estimates it from stored mentions). Set, the
+    complaint score is re-weighted from the training mix to it, and the thresholds move with it so that recall
+    stays where training put it. Empty: scores as trained."""
     urgency: UrgencySettings = Field(default_factory=UrgencySettings)
     categories: dict[str, list[str]] = Field(default_factory=_default_categories)
     """Category name → keywords (both languages). `other` is the fallback and needs no entry."""
@@ -191,6 +225,14 @@ class ClassifierSettings(BaseModel):
         ]
     )
     """ISO 639-1 codes the language detector chooses between (when the source gave no language)."""
+
+    @field_validator("target_recall")
+    @classmethod
+    def _recall_share(cls, value: float | dict[str, float]) -> float | dict[str, float]:
+        for share in value.values() if isinstance(value, dict) else [value]:
+            if not 0.5 <= share < 1:
+                raise ValueError("target recall must be at least 0.5 and below 1")
+        return value
 
     @field_validator("categories")
     @classmethod

@@ -34,11 +34,22 @@ from sklearn.model_selection import StratifiedKFold
 
 from classifiers import datasets
 from classifiers.features import FeatureSpec, Featurizer, string_hashes
-from classifiers.model import ALL_LANGUAGES, HEAD_FOR_LANGUAGE, LinearHead, ModelBundle
+from classifiers.model import ALL_LANGUAGES, HEAD_FOR_LANGUAGE, STREAM_HEAD, LinearHead, ModelBundle
+from classifiers.operating import OperatingPoint, recall_threshold
+from classifiers.settings import DEFAULT_TARGET_RECALL
 
 EXAMPLES_PATH = Path(__file__).resolve().parent / "examples.jsonl"
+RECALL_EXAMPLES_PATH = Path(__file__).resolve().parent / "examples_recall.jsonl"
+"""Hand-written examples of the kinds issue #15 found missed: outage warnings and questions, sarcasm, problems
+stated as plain facts, calm legal/regulator/leak/health complaints, and their non-complaint look-alikes."""
 DEFAULT_C = 10.0
 EXAMPLE_WEIGHT = 3.0
+LABEL_WEIGHT = 10.0
+"""Weight of a team label (stored with `label`, or a row of `train --data`): a public row weighs 1, a shipped
+example 3. A team's labels come from its own stream, so they outweigh everything else."""
+MIN_STREAM_ROWS = 40
+"""Below this many stream-like complaints of a language (examples and team labels), its threshold is chosen on
+all of that language's held-out rows instead."""
 AUXILIARY_WEIGHT = 0.3
 SEVERITY_C = 10.0
 CATEGORY_C = 10.0
@@ -73,6 +84,8 @@ class TrainingSet:
     """(text, category, weight): rows that train the category head."""
     urgency_rows: list[tuple[str, str, float]] = field(default_factory=list)
     """(text, urgency level of a complaint, weight): rows that train the urgency head."""
+    stream: list[bool] = field(default_factory=list)
+    """Per complaint row: written like a brand stream (examples, team labels), so it picks the threshold."""
     sources: Counter[str] = field(default_factory=Counter)
 
     def add(
@@ -82,8 +95,10 @@ class TrainingSet:
         labels: Sequence[int],
         weight: float = 1.0,
         lang: str | Sequence[str | None] | None = None,
+        stream: bool = False,
     ) -> None:
         self.langs.extend([lang] * len(texts) if lang is None or isinstance(lang, str) else lang)
+        self.stream.extend([stream] * len(texts))
         self.texts.extend(texts)
         self.labels.extend(int(v) for v in labels)
         self.weights.extend([weight] * len(texts))
@@ -101,9 +116,11 @@ class TrainingSet:
         if balance and 0 < positives < len(labels):
             per_class = {1: weight * len(labels) / (2 * positives), 0: weight * len(labels) / (2 * (len(labels) - positives))}
             for label, group in ((1, [r for r in judged if r.is_complaint]), (0, [r for r in judged if not r.is_complaint])):
-                self.add(name, [r.text for r in group], [label] * len(group), per_class[label], [r.lang for r in group])
+                self.add(
+                    name, [r.text for r in group], [label] * len(group), per_class[label], [r.lang for r in group], True
+                )
         else:
-            self.add(name, [r.text for r in judged], labels, weight, [r.lang for r in judged])
+            self.add(name, [r.text for r in judged], labels, weight, [r.lang for r in judged], True)
         self.category_rows.extend((r.text, r.category, weight) for r in rows if r.category)
         self.urgency_rows.extend(
             (r.text, r.urgency, weight) for r in rows if r.urgency in URGENCY_LEVELS and r.is_complaint is not False
@@ -113,7 +130,9 @@ class TrainingSet:
 def own_examples() -> list[LabelledText]:
     """The hand-written examples shipped with the package (clear cases in both languages)."""
     rows = []
-    for line in EXAMPLES_PATH.read_text(encoding="utf-8").splitlines():
+    lines = EXAMPLES_PATH.read_text(encoding="utf-8").splitlines()
+    lines += RECALL_EXAMPLES_PATH.read_text(encoding="utf-8").splitlines()
+    for line in lines:
         if line.strip():
             record = json.loads(line)
             rows.append(
@@ -271,7 +290,7 @@ def default_training_set(extra: Sequence[LabelledText] = (), include_shared: boo
         data.sources[aspects.name] += len(kept)
     data.add_labelled("examples", own_examples(), EXAMPLE_WEIGHT, balance=True)
     if extra:
-        data.add_labelled("labelled", extra, EXAMPLE_WEIGHT)
+        data.add_labelled("labelled", extra, LABEL_WEIGHT)
     return data
 
 
@@ -289,18 +308,26 @@ def _slang() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 class ComplaintModel:
     featurizer: Featurizer
     heads: dict[str, LinearHead]
+    held_out: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per head: (its training rows, their calibrated out-of-fold probabilities)."""
+    priors: dict[str, float] = field(default_factory=dict)
+    """Per head: the weighted complaint share of its training rows (the prior its calibration assumes)."""
 
     def logits(self, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
         """Log-odds of the calibrated complaint probability (> 0: complaint at threshold 0.5), head by language."""
         occ = self.featurizer.occurrences(texts)
         out = np.zeros(len(texts))
+        stream = self.heads.get(STREAM_HEAD)
+        stream_score = occ.dot(stream.coef) + float(stream.intercept) if stream is not None else None
         for name, head in self.heads.items():
             rows = np.array(
                 [i for i, lang in enumerate(langs) if _head_name(lang, self.heads) == name], dtype=np.int64
             )
-            if len(rows):
+            if len(rows) and name != STREAM_HEAD:
                 raw = occ.dot(head.coef)[rows] + float(head.intercept)
                 out[rows] = head.platt[0] * raw + head.platt[1]
+                if stream_score is not None:
+                    out[rows] += head.stream_weight * stream_score[rows]
         return out
 
 
@@ -313,10 +340,22 @@ MIN_HEAD_ROWS = 200
 """A language gets its own complaint head only with at least this many labelled rows of it."""
 
 
-def _fit_head(X, y: np.ndarray, w: np.ndarray, C: float) -> LinearHead:  # type: ignore[no-untyped-def]
-    head = fit_binary(X, y, w, C)
-    head.platt = fit_platt(out_of_fold_scores(X, y, w, C), y, w)
-    return head
+def _fit_head(X, y: np.ndarray, w: np.ndarray, C: float) -> tuple[LinearHead, np.ndarray]:  # type: ignore[no-untyped-def]
+    """The head and its out-of-fold scores (held out: each row scored by a model trained without it)."""
+    return fit_binary(X, y, w, C), out_of_fold_scores(X, y, w, C)
+
+
+MIN_STREAM_HEAD_ROWS = 200
+"""The stream head is trained only with at least this many stream-like rows (examples, team labels)."""
+
+
+def _stack(scores: np.ndarray, stream: np.ndarray | None, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """Calibration of a head's score, with the stream head's score as a second input: (a, stream weight, b)."""
+    if stream is None:
+        a, b = fit_platt(scores, y, w)
+        return a, 0.0, b
+    model = LogisticRegression(C=1e4, solver="lbfgs").fit(np.column_stack([scores, stream]), y, sample_weight=w)
+    return float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0])
 
 
 def fit_complaint_model(
@@ -327,6 +366,7 @@ def fit_complaint_model(
     spec: FeatureSpec | None = None,
     C: float = DEFAULT_C,
     idf_texts: Sequence[str] = (),
+    stream: Sequence[bool] | None = None,
 ) -> ComplaintModel:
     """One complaint head over every row, plus one per language with enough rows (rows of unknown language join all)."""
     spec = spec or FeatureSpec()
@@ -335,14 +375,67 @@ def fit_complaint_model(
     featurizer = Featurizer(spec, slang_from, slang_to, idf)
     X = featurizer.transform(texts)
     y, w = np.asarray(y), np.asarray(w, dtype=np.float64)
-    heads = {ALL_LANGUAGES: _fit_head(X, y, w, C)}
+    model = ComplaintModel(featurizer, {})
     langs = list(langs) if langs is not None else [None] * len(texts)
+    stream_rows = np.flatnonzero(np.asarray(stream, dtype=bool)) if stream is not None else np.zeros(0, np.int64)
+    raw: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    head, scores = _fit_head(X, y, w, C)
+    model.heads[ALL_LANGUAGES], raw[ALL_LANGUAGES] = head, (np.arange(len(y)), scores)
     for name in sorted(set(HEAD_FOR_LANGUAGE.values())):
         own = np.array([HEAD_FOR_LANGUAGE.get(lang or "") == name for lang in langs])
         rows = np.flatnonzero(own | np.array([lang is None for lang in langs]))
         if own.sum() >= MIN_HEAD_ROWS and len(set(y[rows].tolist())) == 2:
-            heads[name] = _fit_head(X[rows], y[rows], w[rows], C)
-    return ComplaintModel(featurizer, heads)
+            model.heads[name], scores = _fit_head(X[rows], y[rows], w[rows], C)
+            raw[name] = (rows, scores)
+    # the stream head: out-of-fold on its own rows, and never trained on the others (so held out for them too)
+    stream_score: np.ndarray | None = None
+    if len(stream_rows) >= MIN_STREAM_HEAD_ROWS and len(set(y[stream_rows].tolist())) == 2:
+        stream_head, oof = _fit_head(X[stream_rows], y[stream_rows], w[stream_rows], C)
+        stream_score = X @ stream_head.coef + float(stream_head.intercept)
+        stream_score[stream_rows] = oof
+        model.heads[STREAM_HEAD] = stream_head
+    is_stream = np.zeros(len(y), dtype=bool)
+    is_stream[stream_rows] = True
+    for name, (rows, scores) in raw.items():
+        # calibrate (and stack) on the stream-like rows where there are enough: they are what the model will see
+        fit_on = np.flatnonzero(is_stream[rows]) if stream_score is not None else np.arange(len(rows))
+        if stream_score is not None and len(set(y[rows][fit_on].tolist())) < 2:
+            fit_on = np.arange(len(rows))
+        extra = stream_score[rows] if stream_score is not None else None
+        a, c, b = _stack(scores[fit_on], None if extra is None else extra[fit_on], y[rows][fit_on], w[rows][fit_on])
+        model.heads[name].platt, model.heads[name].stream_weight = (a, b), c
+        logit = a * scores + b + (c * extra if extra is not None else 0.0)
+        model.held_out[name] = (rows, 1.0 / (1.0 + np.exp(-logit)))
+        model.priors[name] = float(np.sum(w[rows][fit_on] * y[rows][fit_on]) / np.sum(w[rows][fit_on]))
+    return model
+
+
+def _target_for(target_recall: float | Mapping[str, float], head: str) -> float:
+    if isinstance(target_recall, Mapping):
+        return float(target_recall.get(head, target_recall.get(ALL_LANGUAGES, DEFAULT_TARGET_RECALL)))
+    return float(target_recall)
+
+
+def operating_points(
+    model: ComplaintModel, data: TrainingSet, target_recall: float | Mapping[str, float] = DEFAULT_TARGET_RECALL
+) -> dict[str, OperatingPoint]:
+    """Per complaint head, the threshold that reaches its target recall on held-out (out-of-fold) scores of the
+    rows written like a brand stream (shipped examples, team labels) of its language; with too few of those,
+    on all of its rows."""
+    y = np.asarray(data.labels)
+    stream = np.asarray(data.stream, dtype=bool)
+    langs = data.langs
+    points = {}
+    for name, (rows, probability) in model.held_out.items():
+        if name == ALL_LANGUAGES:
+            mine = np.ones(len(rows), dtype=bool)
+        else:
+            mine = np.array([HEAD_FOR_LANGUAGE.get(langs[i] or "") == name for i in rows])
+        chosen = mine & stream[rows]
+        if int(np.sum(y[rows][chosen])) < MIN_STREAM_ROWS:
+            chosen = mine
+        points[name] = recall_threshold(probability[chosen], y[rows][chosen], _target_for(target_recall, name))
+    return points
 
 
 def train_complaint_scorer(
@@ -388,6 +481,7 @@ def train_bundle(
     C: float = DEFAULT_C,
     version: str | None = None,
     progress: Progress | None = None,
+    target_recall: float | Mapping[str, float] = DEFAULT_TARGET_RECALL,
 ) -> ModelBundle:
     say = progress or (lambda _msg: None)
     spec = spec or FeatureSpec()
@@ -397,9 +491,16 @@ def train_bundle(
     say(f"training on {len(data.texts)} texts ({', '.join(f'{k}: {v}' for k, v in data.sources.items())})")
     model = fit_complaint_model(
         data.texts, np.array(data.labels), np.array(data.weights, dtype=np.float64), data.langs, spec, C,
-        data.severity_texts,
+        data.severity_texts, data.stream,
     )
     say(f"complaint heads: {', '.join(model.heads)}")
+    points = operating_points(model, data, target_recall)
+    for name, point in points.items():
+        say(
+            f"threshold {name}: {point.threshold:.3f} reaches recall {point.recall:.3f} (precision {point.precision:.3f}) "
+            f"on {point.complaints} held-out complaints; at 0.5: recall {point.recall_at_half:.3f}, "
+            f"precision {point.precision_at_half:.3f}"
+        )
     category = urgency = None
     if len({c for _, c, _ in data.category_rows}) >= 2:
         say(f"fitting the category model on {len(data.category_rows)} texts")
@@ -419,16 +520,22 @@ def train_bundle(
         vocab = language_vocabulary(plain, {"en": en_texts, "id": id_texts}, {"id": slang_words})
     stamp = datetime.now(timezone.utc)
     return ModelBundle(
-        version=version or f"cm-{stamp:%Y%m%d.%H%M}",
+        version=version or f"cm-{stamp:%Y%m%d.%H%M%S}",
         spec=spec,
         idf=model.featurizer.idf if model.featurizer.idf is not None else np.zeros(spec.n_features, np.float32),
         complaint=model.heads,
         threshold=0.5,
+        thresholds={name: point.threshold for name, point in points.items()},
+        priors=dict(model.priors),
         severity=None,
         category=category,
         urgency=urgency,
         slang_from=slang_from,
         slang_to=slang_to,
         lang_vocab=vocab,
-        info={"trained_at": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "sources": dict(data.sources), "C": C},
+        info={
+            "trained_at": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "sources": dict(data.sources), "C": C,
+            "target_recall": dict(target_recall) if isinstance(target_recall, Mapping) else target_recall,
+            "operating_points": {name: point.to_dict() for name, point in points.items()},
+        },
     )
