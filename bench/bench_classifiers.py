@@ -18,6 +18,15 @@ char_wb 2-5-grams with logistic regression, is measured on the same folds):
 - speed / load / memory: the shipped model in a fresh process, classifying
   mentions with no source language (language + complaint + urgency + category);
   the baseline figure is the TF-IDF pipeline's complaint score alone.
+- operating point (issue #15), printed after the main table: precision and
+  recall on every evaluation set (sample key, held-out Santapin set, IndoNLU
+  SmSA test, US airline, ID telco), per language on the two keys, and the
+  critical complaints rated at least high, for three contenders in the same
+  run: the previous release's model (read from git `main`, with this release's
+  rules), this model at a fixed 0.5, and this model at its shipped
+  per-language thresholds (classifier.target_recall). Then the "kinds of
+  misses" tables on the sample key and on bench/data/heldout_santapin.jsonl
+  (eval-only: never trained on).
 
 The shared data folder is ../shared/data beside the repository, or
 $COMPLAINT_MONITOR_DATA.

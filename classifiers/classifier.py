@@ -126,7 +126,8 @@ class Classifier:
                     self.prior_shift[name] = logit_shift(trained, settings.stream_prior)
                     if settings.complaint_threshold is None:
                         # p(x | complaint) does not change with the prior: the same mentions stay flagged
-                        self.thresholds[name] = float(adjust(np.array([self.thresholds[name]]), trained, settings.stream_prior)[0])
+                        moved = adjust(np.array([self.thresholds[name]]), trained, settings.stream_prior)
+                        self.thresholds[name] = float(moved[0])
         self._platt[:, 1] += [self.prior_shift[name] for name in self._heads]
         self._critical_factor = settings.critical_threshold_factor
         self._head_thresholds = np.array([self.thresholds[name] for name in self._heads], dtype=np.float64)

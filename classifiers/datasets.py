@@ -136,6 +136,17 @@ def smsa() -> Dataset:
     return Dataset("indonlu_smsa", "id", texts, labels)
 
 
+def smsa_test() -> Dataset:
+    """IndoNLU SmSA test split (never trained on): negative review sentences vs the rest."""
+    texts, labels = [], []
+    with _path("indonlu_smsa", "test_preprocess.tsv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle, delimiter="\t"):
+            if len(row) >= 2:
+                texts.append(row[0])
+                labels.append(int(row[1] == "negative"))
+    return Dataset("indonlu_smsa_test", "id", texts, labels)
+
+
 def telco() -> Dataset:
     """Indonesian cellular-provider tweets, negative vs positive. Personal use only: evaluation only."""
     texts, labels = [], []

@@ -384,7 +384,15 @@ def run_benchmark(folds: int = 10, quick: bool = False, progress: Progress | Non
     )
     rows.append(Row("model load (shipped)", "seconds", None, speed["load_s"], f"plus {speed['import_s']:.2f} s importing the package (numpy, scipy, pydantic)"))
     rows.append(Row("resident memory, peak (shipped, classifying)", "MB", None, speed["rss_mb"]))
-    return format_table(rows)
+    say("operating point: this model against the previous release, every evaluation set")
+    from classifiers.operating_bench import kinds_tables, measure, operating_table
+
+    operating = measure()
+    return "\n\n".join([
+        format_table(rows),
+        "Operating point (precision / recall; complaint = flagged):\n\n" + operating_table(operating),
+        kinds_tables(operating),
+    ])
 
 
 def _cell(value: float | None, metric: str) -> str:

@@ -175,7 +175,9 @@ def _is_complaint_kind(reports: Sequence[tuple[str, KeyReport]], kind: str) -> b
 def summary_line(report: KeyReport) -> str:
     o = report.overall
     langs = "; ".join(
-        f"{lang} P {c.precision:.3f} R {c.recall:.3f}" for lang, c in sorted(report.by_lang.items()) if lang in ("en", "id")
+        f"{lang} P {c.precision:.3f} R {c.recall:.3f}"
+        for lang, c in sorted(report.by_lang.items())
+        if lang in ("en", "id")
     )
     return (
         f"{report.name}: P {o.precision:.3f} R {o.recall:.3f} F1 {o.f1:.3f} ({langs}); critical {report.critical}: "

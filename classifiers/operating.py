@@ -82,15 +82,15 @@ def em_prior(probability: np.ndarray, training_prior: float, iterations: int = 1
     if not len(p):
         raise ValueError("no mentions to estimate the prior on")
     prior = training_prior
-    n = 0
-    for n in range(1, iterations + 1):
-        new = float(np.mean(adjust(p, training_prior, prior)))
-        new = min(max(new, 1e-4), 1 - 1e-4)
-        if abs(new - prior) < tol:
-            prior = new
-            break
+    steps = 0
+    while steps < iterations:
+        steps += 1
+        new = min(max(float(np.mean(adjust(p, training_prior, prior))), 1e-4), 1 - 1e-4)
+        converged = abs(new - prior) < tol
         prior = new
-    return PriorEstimate(prior, training_prior, float(np.mean(p >= 0.5)), len(p), n)
+        if converged:
+            break
+    return PriorEstimate(prior, training_prior, float(np.mean(p >= 0.5)), len(p), steps)
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:

@@ -50,7 +50,9 @@ class Reload:
 class ReloadingClassifier:
     """Classifies with the current model of a directory; `check()` picks up a replaced one atomically."""
 
-    def __init__(self, settings: ClassifierSettings, base_dir: Path | None = None, loader: Loader | None = None) -> None:
+    def __init__(
+        self, settings: ClassifierSettings, base_dir: Path | None = None, loader: Loader | None = None
+    ) -> None:
         self._settings = settings
         self._base_dir = base_dir
         self._load = loader or _default_loader

@@ -2,6 +2,10 @@
 
 SIGINT/SIGTERM stop it cleanly: no new job starts, the batch in progress finishes
 and is stored (with its cursor), then the process exits.
+
+Every `classifier.reload_interval` the model directory is looked at: a model that `train --out DIR` or
+`models rollback` put there is loaded in full and swapped in between batches, without a restart; one that
+fails to load is refused and the running model stays.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import signal
 import threading
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -23,6 +28,9 @@ from monitor.digest import build_digest, render_digest
 from monitor.errors import UserError
 from monitor.runner import enabled_connectors, poll_once
 
+if TYPE_CHECKING:
+    from classifiers.reload import Reload, ReloadingClassifier
+
 log = logging.getLogger("monitor.daemon")
 
 DISABLING_OUTCOMES = ("auth failed", "config error")
@@ -34,11 +42,43 @@ class Daemon:
         self.stop = threading.Event()
         self.disabled: dict[str, str] = {}
         self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.model: ReloadingClassifier | None = None
+        self._polls = 0
+        self._polls_lock = threading.Lock()
+        self._restart_preparer = False
+
+    def use_reloading_model(self) -> ReloadingClassifier:
+        """Make the app's classifier one that follows its model directory (before the pipeline first uses it)."""
+        from classifiers.reload import ReloadingClassifier
+
+        settings = self.app.settings
+        self.model = ReloadingClassifier(settings.classifier, settings.base_dir)
+        self.app.__dict__["classifier"] = self.model  # the pipeline reads app.classifier on first use
+        return self.model
+
+    def check_model(self) -> Reload | None:
+        """Swap in a replaced model (if any). A long import's preparing process loaded the old one: it is closed
+        when no poll is running, and the next long batch starts it again with the new model."""
+        if self.model is None:
+            return None
+        result = self.model.check()
+        with self._polls_lock:
+            self._restart_preparer = self._restart_preparer or result.outcome == "loaded"
+            if self._restart_preparer and self._polls == 0 and "pipeline" in self.app.__dict__:
+                self.app.pipeline.close()
+                self._restart_preparer = False
+        return result
 
     def poll(self, entry: ConnectorSettings) -> None:
         if self.stop.is_set() or entry.name in self.disabled:
             return
-        result = poll_once(self.app.settings, entry, self.app.pipeline, self.app.database)
+        with self._polls_lock:
+            self._polls += 1
+        try:
+            result = poll_once(self.app.settings, entry, self.app.pipeline, self.app.database)
+        finally:
+            with self._polls_lock:
+                self._polls -= 1
         if result.ok:
             log.info(result.line())
         else:
@@ -91,6 +131,16 @@ class Daemon:
                 misfire_grace_time=None,
             )
         self.scheduler.add_job(self.write_digest, digest_trigger, id="digest", max_instances=1, coalesce=True)
+        try:
+            model = self.use_reloading_model()
+        except ValueError as exc:  # ModelError: a model that cannot be used at all is a start-up error
+            raise UserError(str(exc)) from None
+        reload_every = settings.classifier.reload_interval.total_seconds()
+        if reload_every > 0:
+            self.scheduler.add_job(
+                self.check_model, IntervalTrigger(seconds=reload_every), id="model", max_instances=1, coalesce=True
+            )
+            log.info("model %s from %s; checked for a new one every %gs", model.version, model.directory, reload_every)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         self.scheduler.start()
         log.warning(

@@ -86,8 +86,7 @@ def _stored_labels(app: App):  # type: ignore[no-untyped-def]
     from classifiers.training import LabelledText
     from monitor.storage.schema import LabelRow, MentionRow
 
-    url = app.database_url
-    if url.startswith("sqlite:///") and ":memory:" not in url and not Path(url[len("sqlite:///"):]).exists():
+    if not _database_exists(app):
         return []
     with app.database.session() as session:
         rows = session.execute(
@@ -104,6 +103,50 @@ def _stored_labels(app: App):  # type: ignore[no-untyped-def]
     ]
 
 
+def _team_labels(app: App):  # type: ignore[no-untyped-def]
+    """Stored labels with their mentions, for `evaluate --labels`."""
+    from sqlalchemy import select
+
+    from classifiers.team import TeamLabel
+    from monitor.storage.schema import LabelRow, MentionRow
+
+    if not _database_exists(app):
+        return []
+    with app.database.session() as session:
+        rows = session.execute(
+            select(MentionRow, LabelRow.is_complaint, LabelRow.urgency, LabelRow.category)
+            .join(LabelRow, LabelRow.mention_pk == MentionRow.pk)
+        ).all()
+        return [
+            TeamLabel(_as_mention(row), None if is_c is None else bool(is_c), urgency, category)
+            for row, is_c, urgency, category in rows
+        ]
+
+
+def _stored_mentions(app: App, limit: int) -> list[Mention]:
+    """The newest stored mentions (for the prior estimate)."""
+    from sqlalchemy import select
+
+    from monitor.storage.schema import MentionRow
+
+    if not _database_exists(app):
+        return []
+    with app.database.session() as session:
+        rows = session.execute(select(MentionRow).order_by(MentionRow.created_at.desc()).limit(limit)).scalars().all()
+        return [_as_mention(row) for row in rows]
+
+
+def _as_mention(row: Any) -> Mention:
+    from monitor.storage.repository import mention_from_row
+
+    return mention_from_row(row)
+
+
+def _database_exists(app: App) -> bool:
+    url = app.database_url
+    return not (url.startswith("sqlite:///") and ":memory:" not in url and not Path(url[len("sqlite:///"):]).exists())
+
+
 @click.command("train")
 @click.option("--data", "data_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Your own labelled mentions (.csv or .jsonl); repeatable.")
@@ -113,13 +156,18 @@ def _stored_labels(app: App):  # type: ignore[no-untyped-def]
 @click.option("--only-data", is_flag=True, help="Train on --data (and stored labels) alone, not the bundled recipe.")
 @click.option("--no-labels", is_flag=True, help="Ignore the human labels stored in the database.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write the model to (point classifier.model_dir at it).")
+              help="Directory to write the model to (point classifier.model_dir at it). The model it replaces "
+                   "is kept in DIR/history/; a running daemon picks the new one up.")
+@click.option("--target-recall", type=click.FloatRange(0.5, 0.999), default=None,
+              help="Recall each language's threshold must reach on held-out rows (default: classifier.target_recall).")
 @click.pass_obj
 def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_col: str, only_data: bool,
-                  no_labels: bool, out_dir: Path) -> None:
-    """Train a model: the bundled recipe over the shared datasets, plus your data and stored labels."""
+                  no_labels: bool, out_dir: Path, target_recall: float | None) -> None:
+    """Train a model: the bundled recipe over the shared datasets, plus your data and stored labels (weighted
+    above public data)."""
     from classifiers.datasets import DataMissingError
-    from classifiers.model import save_model
+    from classifiers.model import ModelError
+    from classifiers.store import publish
     from classifiers.training import default_training_set, train_bundle
 
     extra = []
@@ -138,11 +186,17 @@ def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_c
     for name in sorted({row.category for row in extra if row.category and row.category not in known}):
         click.echo(f"note: category {name!r} is not in classifier.categories; the model learns it, but it is only "
                    "chosen once the config lists it", err=True)
+    target = target_recall if target_recall is not None else app.settings.classifier.target_recall
     try:
-        bundle = train_bundle(data, progress=lambda msg: click.echo(msg, err=True))
+        bundle = train_bundle(data, progress=lambda msg: click.echo(msg, err=True), target_recall=target)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    save_model(bundle, out_dir)
+    try:
+        archived = publish(bundle, out_dir)
+    except (OSError, ModelError) as exc:
+        raise UserError(f"cannot write the model to {out_dir}: {exc}") from None
+    if archived is not None:
+        click.echo(f"previous model kept in {archived} (roll back with `complaint-monitor models rollback`)", err=True)
     click.echo(f"model {bundle.version} written to {out_dir}")
 
 
@@ -210,10 +264,23 @@ def classify_command(app: App, model_dir: Path | None, input_path: str) -> None:
 @click.command("evaluate")
 @click.option("--quick", is_flag=True, help="3 folds and a small speed sample instead of 10 folds (for a fast check).")
 @click.option("--folds", type=click.IntRange(2, 20), default=None, help="Cross-validation folds (default 10, quick 3).")
-def evaluate_command(quick: bool, folds: int | None) -> None:
-    """Print the benchmark table (cross-validated quality, cross-domain, severity, speed)."""
+@click.option("--labels", "on_labels", is_flag=True,
+              help="Instead: the configured model against the team's stored labels (with 95% intervals).")
+@click.option("--prior", "on_prior", is_flag=True,
+              help="Instead: the stream's complaint share, estimated from stored mentions (EM), and what it does to "
+                   "precision.")
+@click.option("--limit", type=click.IntRange(1), default=20_000, show_default=True,
+              help="With --prior: the newest stored mentions to use.")
+@click.pass_obj
+def evaluate_command(app: App, quick: bool, folds: int | None, on_labels: bool, on_prior: bool, limit: int) -> None:
+    """Print the benchmark table (cross-validated quality, cross-domain, severity, speed), or with --labels /
+    --prior how the configured model does on your own stream."""
     from classifiers.datasets import DataMissingError
     from classifiers.evaluation import run_benchmark
+
+    if on_labels or on_prior:
+        _evaluate_stream(app, on_labels, on_prior, limit)
+        return
 
     try:
         report = run_benchmark(folds=folds or (3 if quick else 10), quick=quick,
@@ -221,6 +288,84 @@ def evaluate_command(quick: bool, folds: int | None) -> None:
     except DataMissingError as exc:
         raise UserError(str(exc)) from None
     click.echo(report)
+
+
+def _evaluate_stream(app: App, on_labels: bool, on_prior: bool, limit: int) -> None:
+    from classifiers import ModelError, load_classifier, model_directory
+    from classifiers.model import load_model
+    from classifiers.team import label_report, prior_report
+
+    settings, base_dir = app.settings.classifier, app.settings.base_dir
+    try:
+        classifier = load_classifier(settings, base_dir)
+        bundle_info = load_model(model_directory(settings, base_dir))
+    except ModelError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"model {classifier.version}: thresholds "
+               + ", ".join(f"{head} {value:.3f}" for head, value in classifier.thresholds.items()))
+    if on_labels:
+        labels = _team_labels(app)
+        trained_on = int((bundle_info.info.get("sources") or {}).get("labelled", 0))
+        for line in label_report(classifier, labels, trained_on).lines():
+            click.echo(line)
+    if on_prior:
+        # EM needs the scores as trained: without any configured stream prior
+        raw = classifier if settings.stream_prior is None else load_classifier(
+            settings.model_copy(update={"stream_prior": None}), base_dir)
+        mentions = _stored_mentions(app, limit)
+        operating = bundle_info.info.get("operating_points") or {}
+        for line in prior_report(raw, mentions, operating, bundle_info.priors).lines():  # type: ignore[arg-type]
+            click.echo(line)
+        if not bundle_info.priors:
+            click.echo("this model records no training prior (trained before the recall-first release): retrain it")
+
+
+@click.group("models")
+def models_group() -> None:
+    """The trained models in classifier.model_dir: list them, or roll back to an earlier one."""
+
+
+def _model_dir(app: App, directory: Path | None) -> Path:
+    from classifiers import model_directory
+
+    if directory is not None:
+        return directory
+    if not app.settings.classifier.model_dir:
+        raise UserError("classifier.model_dir is not set (the shipped model has no history); give --dir")
+    return model_directory(app.settings.classifier, app.settings.base_dir)
+
+
+@models_group.command("list")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Model directory (default: classifier.model_dir).")
+@click.pass_obj
+def models_list(app: App, directory: Path | None) -> None:
+    """The current model and the earlier ones kept in its history, newest first."""
+    from classifiers.store import history
+
+    entries = history(_model_dir(app, directory))
+    if not entries:
+        raise UserError(f"no model in {_model_dir(app, directory)}")
+    for entry in entries:
+        click.echo(f"{'*' if entry.current else ' '} {entry.version}  {entry.trained_at}  {entry.path}")
+
+
+@models_group.command("rollback")
+@click.argument("version", required=False)
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Model directory (default: classifier.model_dir).")
+@click.pass_obj
+def models_rollback(app: App, version: str | None, directory: Path | None) -> None:
+    """Put back an earlier model (the one before the current, or VERSION); a running daemon picks it up."""
+    from classifiers.model import ModelError
+    from classifiers.store import rollback
+
+    target = _model_dir(app, directory)
+    try:
+        entry = rollback(target, version)
+    except ModelError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"model {entry.version} is the current model in {target} again")
 
 
 @click.command("label")
@@ -280,5 +425,5 @@ def label_command(app: App, mention_id: str, is_complaint: bool | None, urgency:
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the top-level group."""
-    for command in (train_command, classify_command, evaluate_command, label_command):
+    for command in (train_command, classify_command, evaluate_command, label_command, models_group):
         cli.add_command(command)
