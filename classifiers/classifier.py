@@ -131,7 +131,9 @@ class Classifier:
         self._platt[:, 1] += [self.prior_shift[name] for name in self._heads]
         self._critical_factor = settings.critical_threshold_factor
         self._head_thresholds = np.array([self.thresholds[name] for name in self._heads], dtype=np.float64)
-        self._head_of_lang = {lang: self._heads.index(name) for lang, name in HEAD_FOR_LANGUAGE.items() if name in self._heads}
+        self._head_of_lang = {
+            lang: self._heads.index(name) for lang, name in HEAD_FOR_LANGUAGE.items() if name in self._heads
+        }
         # the stream head's column (if any) is stacked into every language head's probability
         self._stream_column = self._heads.index(STREAM_HEAD) if STREAM_HEAD in self._heads else None
         self._stream_weight = np.array([bundle.complaint[name].stream_weight for name in self._heads], dtype=np.float64)
@@ -259,7 +261,7 @@ class Classifier:
         """The model's probability per category plus `category_keyword_weight` × each category's share of the
         keyword hits; the highest total wins (ties: the model's order). A keyword hit rules out `other`, the
         category of mentions about none of the rest (and lets a category the model never learned win)."""
-        totals = dict(zip(self.category_names, probabilities))
+        totals = dict(zip(self.category_names, probabilities, strict=False))
         weight = self.settings.category_keyword_weight
         first_phrase: dict[str, str] = {}
         if hits and weight:

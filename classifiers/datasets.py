@@ -64,7 +64,7 @@ def acl2019() -> Dataset:
 def _dedup(texts: list[str], labels: list[str]) -> tuple[list[str], list[str]]:
     """One row per distinct text; texts whose copies disagree take the majority label (ties dropped)."""
     votes: dict[str, Counter[str]] = defaultdict(Counter)
-    for text, label in zip(texts, labels):
+    for text, label in zip(texts, labels, strict=False):
         votes[text.strip()][label] += 1
     out_texts, out_labels = [], []
     for text, counter in votes.items():
@@ -242,7 +242,7 @@ def airline_categories() -> CategorySet:
     """US airline complaints whose stated reason maps to a category. Non-commercial: evaluation only."""
     data = airline()
     texts, categories = [], []
-    for text, label, reason in zip(data.texts, data.complaint, data.group):
+    for text, label, reason in zip(data.texts, data.complaint, data.group, strict=False):
         if label and reason in AIRLINE_REASON_CATEGORY:
             texts.append(text)
             categories.append(AIRLINE_REASON_CATEGORY[reason])

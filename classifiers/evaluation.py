@@ -15,8 +15,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -27,10 +27,10 @@ from sklearn.pipeline import make_pipeline, make_union
 
 from classifiers import datasets
 from classifiers.training import (
-    DEFAULT_C,
-    TrainingSet,
     AUXILIARY_WEIGHT,
+    DEFAULT_C,
     EXAMPLE_WEIGHT,
+    TrainingSet,
     own_examples,
     train_complaint_scorer,
     train_severity_scorer,
@@ -125,7 +125,9 @@ def cross_validate_scores(
     return scores
 
 
-def cross_validate(texts: Sequence[str], y: Sequence[int], recipes: dict[str, Recipe], folds: int, seed: int = 0) -> dict[str, float]:
+def cross_validate(
+    texts: Sequence[str], y: Sequence[int], recipes: dict[str, Recipe], folds: int, seed: int = 0
+) -> dict[str, float]:
     scores = cross_validate_scores(texts, y, recipes, folds, seed)
     return {name: _macro_f1(np.asarray(y), s) for name, s in scores.items()}
 
@@ -159,14 +161,17 @@ def _cross_domain(progress: Progress) -> list[Row]:
         ds = loader()
         truth = np.array(ds.complaint)
         rows.append(
-            Row(f"cross-domain {ds.name}", "macro-F1", _macro_f1(truth, base(ds.texts)), _macro_f1(truth, ours(ds.texts)), note)
+            Row(
+                f"cross-domain {ds.name}", "macro-F1",
+                _macro_f1(truth, base(ds.texts)), _macro_f1(truth, ours(ds.texts)), note,
+            )
         )
     return rows
 
 
 def _severity(folds: int) -> Row:
     ds = datasets.cesamard()
-    pairs = [(t, s) for t, s in zip(ds.texts, ds.severity) if s is not None]
+    pairs = [(t, s) for t, s in zip(ds.texts, ds.severity, strict=False) if s is not None]
     texts = [t for t, _ in pairs]
     labels = np.array([s for _, s in pairs])
     base_pred = np.empty(len(labels), dtype=object)
@@ -193,16 +198,16 @@ def _language() -> Row:
     for ds in (datasets.acl2019(), datasets.bandung()):
         texts.extend(ds.texts)
         truth.extend([ds.lang] * len(ds.texts))
-    stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
     verdicts = clf.classify([Mention(str(i), "x", "a", t, stamp) for i, t in enumerate(texts)])
-    share = float(np.mean([v.lang == lang for v, lang in zip(verdicts, truth)]))
+    share = float(np.mean([v.lang == lang for v, lang in zip(verdicts, truth, strict=False)]))
     return Row("language (ACL en + Bandung id)", "accuracy", None, share, f"{len(texts)} texts, shipped model")
 
 
 def _mentions(texts: Sequence[str]) -> list:  # type: ignore[type-arg]
     from monitor.models import Mention
 
-    stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
     return [Mention(str(i), "x", "a", t, stamp) for i, t in enumerate(texts)]
 
 
@@ -234,8 +239,8 @@ def _categories() -> list[Row]:
         base = [v.category for v in keywords.classify(mentions)]
         rows.append(Row(
             f"category: {data.name} ({len(data.texts)})", "accuracy",
-            float(np.mean([p == t for p, t in zip(base, data.categories)])),
-            float(np.mean([p == t for p, t in zip(ours, data.categories)])),
+            float(np.mean([p == t for p, t in zip(base, data.categories, strict=False)])),
+            float(np.mean([p == t for p, t in zip(ours, data.categories, strict=False)])),
             f"{note}; baseline = keywords alone",
         ))
     return rows
@@ -275,9 +280,11 @@ def _sample_key() -> list[Row]:
     ours, base = sample_key_scores(_shipped()), sample_key_scores(_keywords_only())
     note = f"bundled sample stream vs its hand-labelled key ({ours['complaints']:.0f} complaints)"
     return [
-        Row("sample stream: complaint", "F1", None, ours["f1"], f"{note}; P {ours['precision']:.3f} R {ours['recall']:.3f}"),
+        Row("sample stream: complaint", "F1", None, ours["f1"],
+            f"{note}; P {ours['precision']:.3f} R {ours['recall']:.3f}"),
         Row("sample stream: urgency", "exact", base["urgency_exact"], ours["urgency_exact"],
-            f"within one level: {base['urgency_within_one']:.3f} → {ours['urgency_within_one']:.3f}; baseline = keyword rules alone"),
+            f"within one level: {base['urgency_within_one']:.3f} → {ours['urgency_within_one']:.3f}; "
+            "baseline = keyword rules alone"),
         Row("sample stream: category", "accuracy", base["category"], ours["category"], "baseline = keywords alone"),
     ]
 
@@ -379,10 +386,14 @@ def run_benchmark(folds: int = 10, quick: bool = False, progress: Progress | Non
             "mentions/s",
             base_speed,
             speed["per_s"],
-            f"ratio {speed['per_s'] / base_speed:.2f}x; baseline = complaint score only; {len(texts) if not quick else 5000} mentions, no source lang",
+            f"ratio {speed['per_s'] / base_speed:.2f}x; baseline = complaint score only; "
+            f"{len(texts) if not quick else 5000} mentions, no source lang",
         )
     )
-    rows.append(Row("model load (shipped)", "seconds", None, speed["load_s"], f"plus {speed['import_s']:.2f} s importing the package (numpy, scipy, pydantic)"))
+    rows.append(Row(
+        "model load (shipped)", "seconds", None, speed["load_s"],
+        f"plus {speed['import_s']:.2f} s importing the package (numpy, scipy, pydantic)",
+    ))
     rows.append(Row("resident memory, peak (shipped, classifying)", "MB", None, speed["rss_mb"]))
     say("operating point: this model against the previous release, every evaluation set")
     from classifiers.operating_bench import kinds_tables, measure, operating_table
@@ -411,7 +422,8 @@ def format_table(rows: Sequence[Row]) -> str:
     lines = ["| task | metric | baseline | ours | note |", "|---|---|---|---|---|"]
     for row in rows:
         lines.append(
-            f"| {row.task} | {row.metric} | {_cell(row.baseline, row.metric)} | {_cell(row.ours, row.metric)} | {row.note} |"
+            f"| {row.task} | {row.metric} | {_cell(row.baseline, row.metric)} | {_cell(row.ours, row.metric)} "
+            f"| {row.note} |"
         )
     return "\n".join(lines)
 

@@ -160,7 +160,9 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def _multiclass_head(name: str, manifest: dict[str, Any], arrays: dict[str, np.ndarray], size: int) -> LinearHead | None:
+def _multiclass_head(
+    name: str, manifest: dict[str, Any], arrays: dict[str, np.ndarray], size: int
+) -> LinearHead | None:
     if not manifest.get(name):
         return None
     classes = [str(c) for c in manifest[name]["classes"]]

@@ -59,7 +59,8 @@ class UrgencyKeywords(BaseModel):
     high: list[str] = Field(
         default_factory=lambda: [
             # money lost or locked
-            "double charge*", "charged twice", "charged me twice", "billed twice", "charged * times", "double debit", "kepotong", "terpotong", "dipotong",
+            "double charge*", "charged twice", "charged me twice", "billed twice", "charged * times", "double debit",
+            "kepotong", "terpotong", "dipotong",
             "potong saldo", "saldo terpotong", "uang hilang", "money gone", "refund*", "belum di refund",
             "uang saya", "my money", "dana", "saldo", "chargeback", "overcharge*", "ditagih", "tagihan",
             "not received money", "transfer gagal", "gagal transfer", "pending",

@@ -24,8 +24,8 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -114,8 +114,10 @@ class TrainingSet:
         labels = [int(bool(r.is_complaint)) for r in judged]
         positives = sum(labels)
         if balance and 0 < positives < len(labels):
-            per_class = {1: weight * len(labels) / (2 * positives), 0: weight * len(labels) / (2 * (len(labels) - positives))}
-            for label, group in ((1, [r for r in judged if r.is_complaint]), (0, [r for r in judged if not r.is_complaint])):
+            negatives = len(labels) - positives
+            per_class = {1: weight * len(labels) / (2 * positives), 0: weight * len(labels) / (2 * negatives)}
+            groups = ((1, [r for r in judged if r.is_complaint]), (0, [r for r in judged if not r.is_complaint]))
+            for label, group in groups:
                 self.add(
                     name, [r.text for r in group], [label] * len(group), per_class[label], [r.lang for r in group], True
                 )
@@ -137,7 +139,8 @@ def own_examples() -> list[LabelledText]:
             record = json.loads(line)
             rows.append(
                 LabelledText(
-                    record["text"], bool(record["complaint"]), record.get("urgency"), record.get("category"), record.get("lang")
+                    record["text"], bool(record["complaint"]), record.get("urgency"), record.get("category"),
+                    record.get("lang"),
                 )
             )
     return rows
@@ -155,7 +158,10 @@ def slang_table(pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarra
 
 
 def language_vocabulary(
-    featurizer: Featurizer, corpora: dict[str, Sequence[str]], extra: dict[str, Sequence[str]] | None = None, size: int = 4000
+    featurizer: Featurizer,
+    corpora: dict[str, Sequence[str]],
+    extra: dict[str, Sequence[str]] | None = None,
+    size: int = 4000,
 ) -> dict[str, np.ndarray]:
     """Per language, hashes of frequent words that are rare in the other languages' corpora."""
     counts: dict[str, Counter[int]] = {}
@@ -242,7 +248,7 @@ def fit_rows(
     featurizer: Featurizer, rows: Sequence[tuple[str, str, float]], C: float, classes: Sequence[str] | None = None
 ) -> LinearHead:
     """A one-vs-rest head over (text, class, weight) rows."""
-    texts, labels, weights = zip(*rows)
+    texts, labels, weights = zip(*rows, strict=False)
     return fit_multiclass(featurizer.transform(list(texts)), labels, C, weights, classes)
 
 
@@ -279,13 +285,13 @@ def default_training_set(extra: Sequence[LabelledText] = (), include_shared: boo
         smsa = datasets.smsa()
         data.add(smsa.name, smsa.texts, smsa.complaint, AUXILIARY_WEIGHT, "id")
         cesamard = datasets.cesamard()
-        for text, severity in zip(cesamard.texts, cesamard.severity):
+        for text, severity in zip(cesamard.texts, cesamard.severity, strict=False):
             if severity is not None:
                 data.severity_texts.append(text)
                 data.severity_labels.append(severity)
                 data.urgency_rows.append((text, SEVERITY_AS_URGENCY[severity], AUXILIARY_WEIGHT))
         aspects = datasets.aspect_categories()
-        kept = _evenly_capped(list(zip(aspects.texts, aspects.categories)), ASPECT_ROWS_PER_CATEGORY)
+        kept = _evenly_capped(list(zip(aspects.texts, aspects.categories, strict=False)), ASPECT_ROWS_PER_CATEGORY)
         data.category_rows.extend((t, c, AUXILIARY_WEIGHT) for t, c in kept)
         data.sources[aspects.name] += len(kept)
     data.add_labelled("examples", own_examples(), EXAMPLE_WEIGHT, balance=True)
@@ -497,7 +503,8 @@ def train_bundle(
     points = operating_points(model, data, target_recall)
     for name, point in points.items():
         say(
-            f"threshold {name}: {point.threshold:.3f} reaches recall {point.recall:.3f} (precision {point.precision:.3f}) "
+            f"threshold {name}: {point.threshold:.3f} reaches recall {point.recall:.3f} "
+            f"(precision {point.precision:.3f}) "
             f"on {point.complaints} held-out complaints; at 0.5: recall {point.recall_at_half:.3f}, "
             f"precision {point.precision_at_half:.3f}"
         )
@@ -508,8 +515,8 @@ def train_bundle(
     if len({u for _, u, _ in data.urgency_rows}) >= 2:
         say(f"fitting the urgency model on {len(data.urgency_rows)} texts")
         urgency = fit_rows(model.featurizer, data.urgency_rows, URGENCY_C, URGENCY_LEVELS)
-    en_texts = [t for t, lang in zip(data.texts, data.langs) if lang == "en"] + data.severity_texts
-    id_texts = [t for t, lang in zip(data.texts, data.langs) if lang == "id"]
+    en_texts = [t for t, lang in zip(data.texts, data.langs, strict=False) if lang == "en"] + data.severity_texts
+    id_texts = [t for t, lang in zip(data.texts, data.langs, strict=False) if lang == "id"]
     vocab: dict[str, np.ndarray] = {}
     if en_texts and id_texts:
         try:
@@ -518,7 +525,7 @@ def train_bundle(
             pass
         plain = Featurizer(spec, slang_from, slang_to)
         vocab = language_vocabulary(plain, {"en": en_texts, "id": id_texts}, {"id": slang_words})
-    stamp = datetime.now(timezone.utc)
+    stamp = datetime.now(UTC)
     return ModelBundle(
         version=version or f"cm-{stamp:%Y%m%d.%H%M%S}",
         spec=spec,
