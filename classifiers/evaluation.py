@@ -27,10 +27,12 @@ from sklearn.pipeline import make_pipeline, make_union
 
 from classifiers import datasets
 from classifiers.training import (
+    ACL_RANDOM,
     AUXILIARY_WEIGHT,
     DEFAULT_C,
     EXAMPLE_WEIGHT,
     TrainingSet,
+    add_public_complaint_sets,
     own_examples,
     train_complaint_scorer,
     train_severity_scorer,
@@ -87,9 +89,22 @@ def shipped_language(texts: Sequence[str]) -> list[str]:
     return _shipped().scores(list(texts)).langs
 
 
+def _addressed(lang: str) -> Callable[[str], bool]:
+    """Whether a text of the cross-validated set is addressed to an account, as the shipped recipe marks it:
+    ACL's random tweets are not; every Bandung tweet is (to the city's account)."""
+    if lang != "en":
+        return lambda _text: True
+    acl = datasets.acl2019()
+    random_texts = {t for t, domain in zip(acl.texts, acl.group, strict=True) if domain in ACL_RANDOM}
+    return lambda text: text not in random_texts
+
+
 def ours_recipe(lang: str, auxiliary: TrainingSet | None = None) -> Recipe:
+    addressed = _addressed(lang)
+
     def recipe(texts: list[str], y: np.ndarray, w: np.ndarray) -> Callable[[list[str]], np.ndarray]:
-        return train_complaint_scorer(texts, y, w, lang, shipped_language, auxiliary=auxiliary)
+        stream = [addressed(t) for t in texts]
+        return train_complaint_scorer(texts, y, w, lang, shipped_language, auxiliary=auxiliary, stream=stream)
 
     return recipe
 
@@ -135,12 +150,7 @@ def cross_validate(
 def _auxiliary_for(exclude: str) -> TrainingSet:
     """The shippable training data minus one set (for cross-validating on that set)."""
     aux = TrainingSet()
-    if exclude != "complaints_acl2019":
-        acl = datasets.acl2019()
-        aux.add(acl.name, acl.texts, acl.complaint, lang="en")
-    if exclude != "id_bandung_complaint_tweets":
-        bandung = datasets.bandung()
-        aux.add(bandung.name, bandung.texts, bandung.complaint, lang="id")
+    add_public_complaint_sets(aux, exclude)
     smsa = datasets.smsa()
     aux.add(smsa.name, smsa.texts, smsa.complaint, AUXILIARY_WEIGHT, "id")
     aux.add_labelled("examples", own_examples(), EXAMPLE_WEIGHT, balance=True)

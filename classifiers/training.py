@@ -12,10 +12,17 @@ Evaluation-only sets are never used here.
 
 Complaint heads: one over all rows, and one per language (en, id) over that
 language's rows plus rows of unknown language; a mention is scored by the
-head of its language. Each head is calibrated with Platt scaling fitted on
-5-fold out-of-fold scores. The urgency head (low…critical) and the category
-head are one-vs-rest logistic regressions over the same features, so one pass
-over a mention's features scores all of them.
+head of its language. A "stream" head is trained on the rows addressed to a
+brand or service account alone (the examples, team labels, ACL's brand
+tweets, Bandung's tweets to the city's account; not random tweets or review
+sentences); each language head is calibrated on 5-fold out-of-fold scores of
+those rows with the stream head's score as a second input (Platt scaling,
+stacked). Each language's threshold is then the one that reaches
+`classifier.target_recall` on the out-of-fold scores of the examples and team
+labels of that language (`operating_points`); team labels weigh LABEL_WEIGHT.
+The urgency head (low…critical) and the category head are one-vs-rest
+logistic regressions over the same features, so one pass over a mention's
+features scores all of them.
 """
 
 from __future__ import annotations
@@ -85,7 +92,11 @@ class TrainingSet:
     urgency_rows: list[tuple[str, str, float]] = field(default_factory=list)
     """(text, urgency level of a complaint, weight): rows that train the urgency head."""
     stream: list[bool] = field(default_factory=list)
-    """Per complaint row: written like a brand stream (examples, team labels), so it picks the threshold."""
+    """Per complaint row: addressed to a brand or service account (the shipped examples, team labels, ACL's brand
+    tweets, Bandung's tweets to the city's account), so it trains the stream head and the calibration."""
+    own: list[bool] = field(default_factory=list)
+    """Per complaint row: written like a brand's stream (the shipped examples, team labels), so it picks the
+    threshold for the target recall."""
     sources: Counter[str] = field(default_factory=Counter)
 
     def add(
@@ -96,9 +107,11 @@ class TrainingSet:
         weight: float = 1.0,
         lang: str | Sequence[str | None] | None = None,
         stream: bool = False,
+        own: bool = False,
     ) -> None:
         self.langs.extend([lang] * len(texts) if lang is None or isinstance(lang, str) else lang)
-        self.stream.extend([stream] * len(texts))
+        self.stream.extend([stream or own] * len(texts))
+        self.own.extend([own] * len(texts))
         self.texts.extend(texts)
         self.labels.extend(int(v) for v in labels)
         self.weights.extend([weight] * len(texts))
@@ -118,11 +131,10 @@ class TrainingSet:
             per_class = {1: weight * len(labels) / (2 * positives), 0: weight * len(labels) / (2 * negatives)}
             groups = ((1, [r for r in judged if r.is_complaint]), (0, [r for r in judged if not r.is_complaint]))
             for label, group in groups:
-                self.add(
-                    name, [r.text for r in group], [label] * len(group), per_class[label], [r.lang for r in group], True
-                )
+                texts = [r.text for r in group]
+                self.add(name, texts, [label] * len(group), per_class[label], [r.lang for r in group], own=True)
         else:
-            self.add(name, [r.text for r in judged], labels, weight, [r.lang for r in judged], True)
+            self.add(name, [r.text for r in judged], labels, weight, [r.lang for r in judged], own=True)
         self.category_rows.extend((r.text, r.category, weight) for r in rows if r.category)
         self.urgency_rows.extend(
             (r.text, r.urgency, weight) for r in rows if r.urgency in URGENCY_LEVELS and r.is_complaint is not False
@@ -274,13 +286,31 @@ def _evenly_capped(rows: list[tuple[str, str]], per_class: int) -> list[tuple[st
     return kept
 
 
+ACL_RANDOM = ("random_tweet", "random_reply")
+"""ACL-2019 domains of tweets sampled at random (not addressed to any brand): never stream-like."""
+
+
+def add_acl(data: TrainingSet, texts: Sequence[str], labels: Sequence[int], domains: Sequence[str]) -> None:
+    """ACL-2019 rows: the tweets to brands are stream-like, the random ones are not."""
+    for addressed in (True, False):
+        keep = [i for i, domain in enumerate(domains) if (domain not in ACL_RANDOM) == addressed]
+        data.add("complaints_acl2019", [texts[i] for i in keep], [labels[i] for i in keep], lang="en", stream=addressed)
+
+
+def add_public_complaint_sets(data: TrainingSet, exclude: str = "") -> None:
+    """The shippable complaint sets: ACL-2019 (English) and Bandung (Indonesian, tweets to the city's account)."""
+    if exclude != "complaints_acl2019":
+        acl = datasets.acl2019()
+        add_acl(data, acl.texts, acl.complaint, acl.group)
+    if exclude != "id_bandung_complaint_tweets":
+        bandung = datasets.bandung()
+        data.add(bandung.name, bandung.texts, bandung.complaint, lang="id", stream=True)
+
+
 def default_training_set(extra: Sequence[LabelledText] = (), include_shared: bool = True) -> TrainingSet:
     data = TrainingSet()
     if include_shared:
-        acl = datasets.acl2019()
-        data.add(acl.name, acl.texts, acl.complaint, lang="en")
-        bandung = datasets.bandung()
-        data.add(bandung.name, bandung.texts, bandung.complaint, lang="id")
+        add_public_complaint_sets(data)
         # consumer reviews: negative sentiment stands in for "complaint", at a low weight
         smsa = datasets.smsa()
         data.add(smsa.name, smsa.texts, smsa.complaint, AUXILIARY_WEIGHT, "id")
@@ -426,10 +456,10 @@ def operating_points(
     model: ComplaintModel, data: TrainingSet, target_recall: float | Mapping[str, float] = DEFAULT_TARGET_RECALL
 ) -> dict[str, OperatingPoint]:
     """Per complaint head, the threshold that reaches its target recall on held-out (out-of-fold) scores of the
-    rows written like a brand stream (shipped examples, team labels) of its language; with too few of those,
+    rows written like a brand's stream (shipped examples, team labels) of its language; with too few of those,
     on all of its rows."""
     y = np.asarray(data.labels)
-    stream = np.asarray(data.stream, dtype=bool)
+    own = np.asarray(data.own, dtype=bool)
     langs = data.langs
     points = {}
     for name, (rows, probability) in model.held_out.items():
@@ -437,7 +467,7 @@ def operating_points(
             mine = np.ones(len(rows), dtype=bool)
         else:
             mine = np.array([HEAD_FOR_LANGUAGE.get(langs[i] or "") == name for i in rows])
-        chosen = mine & stream[rows]
+        chosen = mine & own[rows]
         if int(np.sum(y[rows][chosen])) < MIN_STREAM_ROWS:
             chosen = mine
         points[name] = recall_threshold(probability[chosen], y[rows][chosen], _target_for(target_recall, name))
@@ -452,19 +482,23 @@ def train_complaint_scorer(
     route: Callable[[Sequence[str]], Sequence[str]],
     auxiliary: TrainingSet | None = None,
     C: float = DEFAULT_C,
+    stream: Sequence[bool] | None = None,
 ) -> Callable[[Sequence[str]], np.ndarray]:
     """Train as the shipped recipe does (texts of language `lang`, plus `auxiliary`); return a logit scorer.
 
     `route` gives the language of new texts (the shipped detector), which picks the head as in production.
+    `stream` marks which of `texts` are addressed to a brand or service account (see `TrainingSet.stream`).
     """
     all_texts, all_y, all_w = list(texts), np.asarray(y), np.asarray(w, dtype=np.float64)
     langs: list[str | None] = [lang] * len(all_texts)
+    flags = list(stream) if stream is not None else [False] * len(all_texts)
     if auxiliary is not None and auxiliary.texts:
         all_texts += auxiliary.texts
         all_y = np.concatenate([all_y, np.array(auxiliary.labels)])
         all_w = np.concatenate([all_w, np.array(auxiliary.weights)])
         langs += auxiliary.langs
-    model = fit_complaint_model(all_texts, all_y, all_w, langs, C=C)
+        flags += auxiliary.stream
+    model = fit_complaint_model(all_texts, all_y, all_w, langs, C=C, stream=flags)
     return lambda new: model.logits(new, route(new))
 
 
