@@ -116,11 +116,13 @@ class Classifier:
         self._platt = np.array([bundle.complaint[name].platt for name in self._heads], dtype=np.float64)
         # per head: the threshold for the target recall, and (with `stream_prior`) the shift to the stream's prior
         self.thresholds = {
-            name: settings.complaint_threshold or bundle.thresholds.get(name, bundle.threshold) for name in self._heads
+            name: settings.complaint_threshold or bundle.thresholds.get(name, bundle.threshold)
+            for name in self._heads
+            if name != STREAM_HEAD
         }
         self.prior_shift = {name: 0.0 for name in self._heads}
         if settings.stream_prior is not None:
-            for name in self._heads:
+            for name in self.thresholds:
                 trained = bundle.priors.get(name)
                 if trained is not None:
                     self.prior_shift[name] = logit_shift(trained, settings.stream_prior)
@@ -130,7 +132,7 @@ class Classifier:
                         self.thresholds[name] = float(moved[0])
         self._platt[:, 1] += [self.prior_shift[name] for name in self._heads]
         self._critical_factor = settings.critical_threshold_factor
-        self._head_thresholds = np.array([self.thresholds[name] for name in self._heads], dtype=np.float64)
+        self._head_thresholds = np.array([self.thresholds.get(name, 0.5) for name in self._heads], dtype=np.float64)
         self._head_of_lang = {
             lang: self._heads.index(name) for lang, name in HEAD_FOR_LANGUAGE.items() if name in self._heads
         }

@@ -86,23 +86,31 @@ def label_report(classifier: Classifier, labels: Sequence[TeamLabel], trained_on
     return report
 
 
+MIN_MENTIONS = 50
+"""A language needs at least this many stored mentions for its prior to be estimated."""
+
+
 @dataclass(slots=True)
 class PriorReport:
     mentions: int
     by_head: dict[str, PriorEstimate] = field(default_factory=dict)
+    too_few: dict[str, int] = field(default_factory=dict)
     precision: dict[str, tuple[float, float]] = field(default_factory=dict)  # head: (at training prior, at stream)
 
     def lines(self) -> list[str]:
         out = [f"stream prior (EM, Saerens et al. 2002) over {self.mentions} stored mentions:"]
+        for head, count in self.too_few.items():
+            out.append(f"  {head}: {count} mentions, too few to estimate (at least {MIN_MENTIONS})")
         for head, est in self.by_head.items():
             trained, stream = self.precision.get(head, (float("nan"), float("nan")))
             out.append(
                 f"  {head}: {est.mentions} mentions; training mix {est.training_prior:.2f}, flagged at 0.5 "
                 f"{est.naive:.2f}, estimated complaint share {est.prior:.2f} ({est.iterations} EM steps); "
-                f"precision at the operating point {trained:.2f} on the training mix → {stream:.2f} on this stream"
+                f"precision at the operating point {trained:.2f} where it was measured → {stream:.2f} on this stream"
             )
         if self.by_head:
-            overall = sum(e.prior * e.mentions for e in self.by_head.values()) / max(self.mentions, 1)
+            estimated = sum(e.mentions for e in self.by_head.values())
+            overall = sum(e.prior * e.mentions for e in self.by_head.values()) / estimated
             out.append(f"to score for this stream, set classifier.stream_prior: {overall:.2f}")
         return out
 
@@ -128,12 +136,17 @@ def prior_report(classifier: Classifier, mentions: Sequence[Mention], operating:
         rows = heads == head
         if not rows.any() or head not in priors:
             continue
+        if rows.sum() < MIN_MENTIONS:
+            report.too_few[head] = int(rows.sum())
+            continue
         estimate = em_prior(scores.complaint[rows], priors[head])
         report.by_head[head] = estimate
         point = operating.get(head)
         if point:
+            # the operating point was measured on held-out examples and team labels: their own complaint share
+            measured_prior = float(point["complaints"]) / max(float(point["rows"]), 1.0)
             report.precision[head] = (
                 float(point["precision"]),
-                precision_at(estimate.prior, priors[head], float(point["recall"]), float(point["precision"])),
+                precision_at(estimate.prior, measured_prior, float(point["recall"]), float(point["precision"])),
             )
     return report
