@@ -137,19 +137,21 @@ def test_a_team_label_overrules_public_rows_that_say_otherwise() -> None:
     assert without > 0.5 > with_team
 
 
-def test_evaluate_labels_reports_counts_and_intervals(cli, tmp_path: Path) -> None:
-    from tests.conftest import DATA
-
+def test_evaluate_labels_and_prior_on_a_stored_stream(cli, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
     db = f"sqlite:///{tmp_path / 'm.db'}"
-    assert cli("--db", db, "import", str(DATA / "unseen_mentions.jsonl")).code == 0
-    labelled = cli("--db", db, "label", "x:9001", "--complaint", "--urgency", "high", "--category", "access_login")
-    assert labelled.code == 0
-    assert cli("--db", db, "label", "x:9007", "--not-complaint").code == 0
+    assert cli("--db", db, "import", str(root / "examples" / "sample_mentions.jsonl")).code == 0
+    labelled = cli("--db", db, "label", "x:2030801178198998051", "--complaint", "--urgency", "medium",
+                   "--category", "delivery")
+    assert labelled.code == 0, labelled.err
+    assert cli("--db", db, "label", "x:2030795947898040610", "--not-complaint").code == 0
     result = cli("--db", db, "evaluate", "--labels", "--prior")
     assert result.code == 0, result.err
     assert "stored labels: 2 (2 say complaint or not: 1 complaints)" in result.out
     assert "complaint recall:    1.000 (95% CI" in result.out
-    assert "estimated complaint share" in result.out and "classifier.stream_prior:" in result.out
+    assert "id: 195 mentions" in result.out and "estimated complaint share" in result.out
+    assert "too few to estimate" in result.out  # the handful in other languages
+    assert "set classifier.stream_prior: 0." in result.out
 
 
 # -- critical means critical --------------------------------------------------------------------
