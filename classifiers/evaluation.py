@@ -27,7 +27,6 @@ from sklearn.pipeline import make_pipeline, make_union
 
 from classifiers import datasets
 from classifiers.training import (
-    ACL_RANDOM,
     AUXILIARY_WEIGHT,
     DEFAULT_C,
     EXAMPLE_WEIGHT,
@@ -89,21 +88,10 @@ def shipped_language(texts: Sequence[str]) -> list[str]:
     return _shipped().scores(list(texts)).langs
 
 
-def _addressed(lang: str) -> Callable[[str], bool]:
-    """Whether a text of the cross-validated set is addressed to an account, as the shipped recipe marks it:
-    ACL's random tweets are not; every Bandung tweet is (to the city's account)."""
-    if lang != "en":
-        return lambda _text: True
-    acl = datasets.acl2019()
-    random_texts = {t for t, domain in zip(acl.texts, acl.group, strict=True) if domain in ACL_RANDOM}
-    return lambda text: text not in random_texts
-
-
 def ours_recipe(lang: str, auxiliary: TrainingSet | None = None) -> Recipe:
-    addressed = _addressed(lang)
-
     def recipe(texts: list[str], y: np.ndarray, w: np.ndarray) -> Callable[[list[str]], np.ndarray]:
-        stream = [addressed(t) for t in texts]
+        # ACL and Bandung rows are stream-like in the shipped recipe (TrainingSet.stream)
+        stream = [True] * len(texts)
         return train_complaint_scorer(texts, y, w, lang, shipped_language, auxiliary=auxiliary, stream=stream)
 
     return recipe

@@ -13,9 +13,9 @@ Evaluation-only sets are never used here.
 Complaint heads: one over all rows, and one per language (en, id) over that
 language's rows plus rows of unknown language; a mention is scored by the
 head of its language. A "stream" head is trained on the rows addressed to a
-brand or service account alone (the examples, team labels, ACL's brand
-tweets, Bandung's tweets to the city's account; not random tweets or review
-sentences); each language head is calibrated on 5-fold out-of-fold scores of
+brand or service account or found by a search like a brand's (the examples,
+team labels, ACL's tweets, Bandung's tweets to the city's account; not the
+review sentences); each language head is calibrated on 5-fold out-of-fold scores of
 those rows with the stream head's score as a second input (Platt scaling,
 stacked). Each language's threshold is then the one that reaches
 `classifier.target_recall` on the out-of-fold scores of the examples and team
@@ -92,8 +92,9 @@ class TrainingSet:
     urgency_rows: list[tuple[str, str, float]] = field(default_factory=list)
     """(text, urgency level of a complaint, weight): rows that train the urgency head."""
     stream: list[bool] = field(default_factory=list)
-    """Per complaint row: addressed to a brand or service account (the shipped examples, team labels, ACL's brand
-    tweets, Bandung's tweets to the city's account), so it trains the stream head and the calibration."""
+    """Per complaint row: a post like those a brand's search brings in (the shipped examples, team labels, ACL's
+    tweets, Bandung's tweets to the city's account; not review sentences), so it trains the stream head and the
+    calibration."""
     own: list[bool] = field(default_factory=list)
     """Per complaint row: written like a brand's stream (the shipped examples, team labels), so it picks the
     threshold for the target recall."""
@@ -287,14 +288,13 @@ def _evenly_capped(rows: list[tuple[str, str]], per_class: int) -> list[tuple[st
 
 
 ACL_RANDOM = ("random_tweet", "random_reply")
-"""ACL-2019 domains of tweets sampled at random (not addressed to any brand): never stream-like."""
+"""ACL-2019 domains of tweets sampled at random rather than addressed to a brand."""
 
 
 def add_acl(data: TrainingSet, texts: Sequence[str], labels: Sequence[int], domains: Sequence[str]) -> None:
-    """ACL-2019 rows: the tweets to brands are stream-like, the random ones are not."""
-    for addressed in (True, False):
-        keep = [i for i, domain in enumerate(domains) if (domain not in ACL_RANDOM) == addressed]
-        data.add("complaints_acl2019", [texts[i] for i in keep], [labels[i] for i in keep], lang="en", stream=addressed)
+    """ACL-2019 rows, all stream-like: its tweets to brands, and its random tweets, which stand for the off-topic
+    posts a brand search also brings in (without them the stream head flags any tweet it has not seen)."""
+    data.add("complaints_acl2019", list(texts), list(labels), lang="en", stream=True)
 
 
 def add_public_complaint_sets(data: TrainingSet, exclude: str = "") -> None:
