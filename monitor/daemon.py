@@ -67,6 +67,7 @@ class Daemon:
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.warning("received %s: finishing the current batch, then stopping", signal.Signals(signum).name)
         self.stop.set()
+        self.app.pipeline.stop.set()
 
     def run(self) -> None:
         settings = self.app.settings

@@ -70,8 +70,11 @@ class IngestReport:
     rejected: list[str] = field(default_factory=list)
     complaints: int = 0
     incidents_changed: set[str] = field(default_factory=set)
+    stopped: bool = False
+    """True when a stop was asked for before every batch was stored (the rest was not taken in)."""
 
     def merge(self, other: IngestReport) -> None:
+        self.stopped = self.stopped or other.stopped
         self.received += other.received
         self.new += other.new
         self.duplicates += other.duplicates
@@ -141,6 +144,8 @@ class Pipeline:
         self._ahead: Ahead | None = None
         # One batch at a time: incident assignment reads and rewrites the open window.
         self._lock = threading.Lock()
+        self.stop = threading.Event()
+        """Set (e.g. on SIGTERM): the batch being stored finishes, the rest of the call is not taken in."""
 
     def process(self, mentions: Iterable[Mention], source: str) -> IngestReport:
         """Store, classify, group and draft `mentions`, BATCH_SIZE at a time, each batch in one transaction.
@@ -173,20 +178,31 @@ class Pipeline:
             report.merge(self._process_batch(batch, source))
 
         pending: collections.deque[tuple[Job, Future[PreparedBatch]]] = collections.deque()
+
+        def drain(keep: int) -> bool:
+            """Store pending batches until `keep` are left; False when a stop was asked for first."""
+            while len(pending) > keep:
+                if self.stop.is_set():
+                    return False
+                store(self._ready(*pending.popleft()))
+            return True
+
         for job in itertools.chain(first, jobs):
             ahead = self._ahead if use_ahead else None
             if ahead is None:
                 # A short stream (or the other process failed): in order, here. Not while it starts
                 # up: that would load the model here too, for a second or two of a long import.
-                while pending:
-                    store(self._ready(*pending.popleft()))
+                if not drain(0) or self.stop.is_set():
+                    report.stopped = True
+                    return report
                 store(self.preparer.run(job))
                 continue
             pending.append((job, ahead.submit(job)))
-            if len(pending) > AHEAD_DEPTH:
-                store(self._ready(*pending.popleft()))
-        while pending:
-            store(self._ready(*pending.popleft()))
+            if not drain(AHEAD_DEPTH):
+                report.stopped = True
+                return report
+        if not drain(0):
+            report.stopped = True
         return report
 
     def _start_ahead(self) -> Ahead | None:

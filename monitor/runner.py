@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class PollResult:
     connector: str
-    outcome: str  # ok | auth failed | config error | unreachable | timed out | failed
+    outcome: str  # ok | auth failed | config error | unreachable | timed out | failed | stopped
     message: str = ""
     report: IngestReport = field(default_factory=IngestReport)
     skipped: list[str] = field(default_factory=list)
@@ -109,6 +109,10 @@ def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, 
         log.warning("%s: skipped malformed item: %s", entry.name, item)
     brand = settings.brand.filter()
     report = pipeline.process((m for m in batch.mentions if _wanted(m, brand)), source=entry.name)
+    if report.stopped:
+        # Stopped between batches: what was stored stays, the cursor stays put, and the rest of
+        # this fetch comes again next time (storing is idempotent, so nothing is lost or doubled).
+        return PollResult(entry.name, "stopped", "stopped before the whole fetch was stored", report=report)
     with database.session() as session:
         save_cursor(session, entry.name, batch.cursor)
     return PollResult(entry.name, "ok", report=report, skipped=list(batch.skipped))
