@@ -113,7 +113,7 @@ def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, 
         # Stopped between batches: what was stored stays, the cursor stays put, and the rest of
         # this fetch comes again next time (storing is idempotent, so nothing is lost or doubled).
         return PollResult(entry.name, "stopped", "stopped before the whole fetch was stored", report=report)
-    with database.session() as session:
+    with database.writing() as session:
         save_cursor(session, entry.name, batch.cursor)
     return PollResult(entry.name, "ok", report=report, skipped=list(batch.skipped))
 

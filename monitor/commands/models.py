@@ -246,7 +246,7 @@ def label_command(app: App, mention_id: str, is_complaint: bool | None, urgency:
     known = set(app.settings.classifier.categories) | {"other"}
     if category is not None and category not in known:
         raise UserError(f"unknown category {category!r}; known: {', '.join(sorted(known))}")
-    with app.database.session() as session:
+    with app.database.writing() as session:
         row = find_mention(session, mention_id)
         label = session.get(LabelRow, row.pk)
         if label is None:

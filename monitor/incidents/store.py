@@ -129,7 +129,7 @@ class StoredIncidentAssigner:
         self.notifier = Notifier(alerts)
         self.config = engine_config(settings, brand_terms)
         self._live: _Lineage | None = None
-        self._undone: dict[str, list[int]] = {}
+        self._recomputed: set[int] = set()
         self.rebuilds = 0
 
     # ---- reports -------------------------------------------------------------------------------
@@ -320,11 +320,7 @@ class StoredIncidentAssigner:
         # What the previous engine wrote after this checkpoint is redone by the replay.
         session.execute(delete(IncidentCheckpointRow).where(IncidentCheckpointRow.id > epoch))
         redone = (IncidentMemberRow.epoch >= epoch) & IncidentMemberRow.incident_id.notlike(BURST_PREFIX + "%")
-        self._undone: dict[str, list[int]] = {}
-        for incident_id, pk in session.execute(
-            select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk).where(redone)
-        ):
-            self._undone.setdefault(incident_id, []).append(pk)
+        self._recomputed = set(session.scalars(select(IncidentMemberRow.mention_pk).where(redone)))
         session.execute(delete(IncidentMemberRow).where(redone))
         restored = {g.id for g in engine.open.values() if g.raised}
         return engine, epoch, position, restored
@@ -364,13 +360,14 @@ class StoredIncidentAssigner:
                 slots, placed = self._replay(session, engine, writer, position)
                 writer.rewrite([g for g in engine.open.values() if g.id in restored and g.id not in writer.produced])
                 writer.finish()
-                outcome.changed_incidents |= writer.retire_vanished(epoch, self._undone)
-                self._undone = {}
+                outcome.changed_incidents |= writer.retire_vanished(epoch)
+                outcome.recomputed, self._recomputed = self._recomputed, set()
                 slots = bursts.follow(slots, self.settings.burst.baseline_days)
             writer.finish()
             outcome.changed_incidents |= self._resolve_due(session, newest, outcome)
             if self.settings.burst.enabled:
                 outcome.changed_incidents |= bursts.update(session, self.settings, engine.rates, slots, newest)
+                outcome.changed_incidents |= bursts.resolve_due(session, self.settings, newest)
             state.generation += 1
             live.generation = state.generation
             live.since_checkpoint += placed
@@ -636,50 +633,25 @@ class _Writer:
             if floor.rank > Urgency.NONE.rank:
                 floors[pk] = floor
 
-    def retire_vanished(self, epoch: int, undone: dict[str, list[int]]) -> set[str]:
-        """Incidents written after the checkpoint that the replay no longer makes: each points to the incident
-        that now holds most of its reports (its heir), or to none when no incident does."""
+    def retire_vanished(self, epoch: int) -> set[str]:
+        """Incidents written after the checkpoint that the replay no longer makes are deleted (their member
+        rows already were): the store then holds exactly what one in-order pass gives, with no stray rows.
+        Such an incident only existed because reports arrived out of order (a late batch, another writer)."""
         session = self.session
-        rows = session.execute(
-            select(IncidentRow.id, IncidentRow.summary).where(
-                IncidentRow.opened_epoch >= epoch, IncidentRow.id.notlike(BURST_PREFIX + "%")
-            )
-        ).all()
-        vanished = [
-            (gid, summary)
-            for gid, summary in rows
-            if gid not in self.produced and not (summary or {}).get("superseded")
-        ]
-        if not vanished:
-            return set()
-        ids = {gid for gid, _ in vanished}
-        pks = sorted({pk for gid in ids for pk in undone.get(gid, [])})
-        owners: dict[int, str] = {}
-        for chunk in _chunks(pks):
-            for incident_id, pk in session.execute(
-                select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk)
-                .where(
-                    IncidentMemberRow.mention_pk.in_(chunk), IncidentMemberRow.incident_id.notlike(BURST_PREFIX + "%")
-                )
-                .order_by(IncidentMemberRow.joined_at.desc(), IncidentMemberRow.incident_id)
-            ):
-                if incident_id not in ids:
-                    owners.setdefault(pk, incident_id)
-        for gid, summary in vanished:
-            heirs = sorted(owners[pk] for pk in undone.get(gid, []) if pk in owners)
-            heir = max(set(heirs), key=lambda h: (heirs.count(h), h)) if heirs else None
-            session.execute(
-                update(IncidentRow)
-                .where(IncidentRow.id == gid)
-                .values(
-                    status=MERGED,
-                    merged_into=heir,
-                    resolves_at=None,
-                    summary={**(summary or {}), "superseded": True},
-                    updated_at=now_utc(),
+        ids = sorted(
+            gid
+            for gid in session.scalars(
+                select(IncidentRow.id).where(
+                    IncidentRow.opened_epoch >= epoch, IncidentRow.id.notlike(BURST_PREFIX + "%")
                 )
             )
-        return ids
+            if gid not in self.produced
+        )
+        for chunk in _chunks(ids):
+            session.execute(delete(IncidentMemberRow).where(IncidentMemberRow.incident_id.in_(chunk)))
+            session.execute(update(IncidentRow).where(IncidentRow.merged_into.in_(chunk)).values(merged_into=None))
+            session.execute(delete(IncidentRow).where(IncidentRow.id.in_(chunk)))
+        return set(ids)
 
 
 def visible(rows: Iterable[IncidentRow]) -> list[IncidentRow]:
