@@ -118,6 +118,9 @@ class _Lineage:
     epoch: int
     """The checkpoint the engine descends from (rows it writes carry it)."""
     since_checkpoint: int = 0
+    seen_pk: int = 0
+    """The highest mention pk stored when this engine last wrote: writers take turns (Database.writing), so
+    a complaint with a higher pk was stored by another writer since."""
 
 
 class StoredIncidentAssigner:
@@ -337,8 +340,11 @@ class StoredIncidentAssigner:
         live = self._live
         fresh = (
             live is not None
-            and live.generation == state.generation
             and (live.engine.last_key is None or reports[0].order_key > live.engine.last_key)
+            and (
+                live.generation == state.generation
+                or self._catch_up(session, live, {c.mention_pk for c in complaints}, reports[0].order_key)
+            )
         )
         newest = utc(session.scalar(select(func.max(MentionRow.created_at))) or reports[-1].created_at)
         writer = _Writer(self, session, newest, outcome)
@@ -370,6 +376,7 @@ class StoredIncidentAssigner:
                 outcome.changed_incidents |= bursts.resolve_due(session, self.settings, newest)
             state.generation += 1
             live.generation = state.generation
+            live.seen_pk = session.scalar(select(func.max(MentionRow.pk))) or 0
             live.since_checkpoint += placed
             if live.since_checkpoint >= CHECKPOINT_EVERY:
                 self._checkpoint(session, live)
@@ -378,6 +385,27 @@ class StoredIncidentAssigner:
             raise
         self._live = live
         return outcome
+
+    def _catch_up(self, session: Session, live: _Lineage, own: set[int], first: OrderKey) -> bool:
+        """Bring the live engine up to date with what other writers stored since it last wrote, when all of
+        it lies between the engine's last report and this batch's first (writers taking turns over a stream
+        in time order): feeding those complaints is what a rebuild would replay, without the checkpoint.
+        Their rows are already written by the writer that stored them, so the engine's changes are dropped.
+        False when any of them reaches back before the engine's last report or past this batch: rebuild."""
+        engine = live.engine
+        others = [r for r in self._stored_reports(session, MentionRow.pk > live.seen_pk) if r.pk not in own]
+        last = engine.last_key
+        if any((last is not None and r.order_key <= last) or r.order_key >= first for r in others):
+            return False
+        for report in others:
+            engine.add(report)
+        engine.drain()
+        newest_checkpoint = session.scalar(select(func.max(IncidentCheckpointRow.id)))
+        if newest_checkpoint is not None and newest_checkpoint > live.epoch:
+            live.epoch = newest_checkpoint  # another writer saved the state this engine now holds too
+            live.since_checkpoint = 0
+        live.since_checkpoint += len(others)
+        return True
 
     def _replay(
         self, session: Session, engine: Engine, writer: _Writer, position: OrderKey | None
