@@ -37,7 +37,6 @@ from monitor.runner import PollResult, enabled_connectors, poll_once
 log = logging.getLogger("monitor.daemon")
 
 DISABLING_OUTCOMES = ("auth failed", "config error")
-ERROR_OUTCOMES = ("auth failed", "config error", "unreachable", "timed out", "failed")
 STOP_GRACE = 20.0
 """Seconds a clean stop waits for the jobs under way (a batch being stored, a digest being written)."""
 
@@ -140,10 +139,8 @@ class Daemon:
             log.info(result.line())
         else:
             log.warning(result.line())
-        error = f"{result.outcome}: {result.message}" if result.outcome in ERROR_OUTCOMES else None
-        summary = result.report.summary() if result.ok else f"{result.outcome}: {result.message}"
         try:
-            fleet.record_poll(self.app.database, entry.name, self.holder, result.outcome, summary, error)
+            fleet.record_poll(self.app.database, entry.name, self.holder, result.outcome, result.summary, result.error)
         except SQLAlchemyError as exc:
             log.warning("%s: could not record the poll for `status`: %s", entry.name, exc)
         if result.outcome == "lease lost":

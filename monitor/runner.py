@@ -33,6 +33,9 @@ from monitor.storage.repository import load_cursor, save_cursor
 log = logging.getLogger(__name__)
 
 
+ERROR_OUTCOMES = ("auth failed", "config error", "unreachable", "timed out", "failed")
+
+
 @dataclass
 class PollResult:
     connector: str
@@ -44,6 +47,15 @@ class PollResult:
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
+
+    @property
+    def error(self) -> str | None:
+        """The failure, for `status`; None for a poll that worked, stopped or lost its lease."""
+        return f"{self.outcome}: {self.message}" if self.outcome in ERROR_OUTCOMES else None
+
+    @property
+    def summary(self) -> str:
+        return self.report.summary() if self.ok else f"{self.outcome}: {self.message}"
 
     def line(self) -> str:
         if self.ok:
