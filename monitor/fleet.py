@@ -59,13 +59,14 @@ def heartbeat_every(intervals: Iterable[timedelta]) -> float:
 
 
 def lease_ttl(interval: timedelta) -> timedelta:
-    """How long a lease lasts without renewal: one poll interval, at most a minute.
+    """How long a lease lasts without renewal: three quarters of a poll interval, at most a minute.
 
-    The holder renews it every heartbeat (a quarter interval or less), and the other daemons try to
-    take it at each of their polls (every interval), so the connectors of a daemon killed with -9
-    are taken over within ttl + interval ≤ two poll intervals.
+    The holder renews it every heartbeat (a quarter interval or less, so three beats in a row must
+    fail before it runs out), and the other daemons try to take it at each of their polls (every
+    interval), so a daemon killed with -9 has its connectors taken over within ttl + interval,
+    1.75 poll intervals, leaving a quarter interval for the new holder's scheduling and commit.
     """
-    return min(interval, MAX_LEASE)
+    return min(interval * 3 / 4, MAX_LEASE)
 
 
 def _insert(connection: Connection, table: Any) -> Any:

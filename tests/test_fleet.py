@@ -91,10 +91,10 @@ def test_lease_times_allow_a_takeover_within_two_intervals() -> None:
     for seconds in (1, 2, 60, 600, 86400):
         interval = timedelta(seconds=seconds)
         beat = fleet.heartbeat_every([interval])
-        ttl = fleet.lease_ttl(interval)
+        ttl = fleet.lease_ttl(interval).total_seconds()
         # killed just after a renewal: the lease runs out ttl later, the next try comes within an interval
-        assert ttl.total_seconds() + seconds <= 2 * seconds
-        assert beat <= ttl.total_seconds() / 4 or beat == fleet.MAX_HEARTBEAT and beat <= ttl.total_seconds() / 4
+        assert ttl + seconds <= 1.75 * seconds
+        assert beat <= ttl / 3  # three beats missed before a live holder loses its lease
 
 
 def test_the_schedule_time_is_the_same_for_every_daemon() -> None:
