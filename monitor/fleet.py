@@ -78,6 +78,17 @@ def _insert(connection: Connection, table: Any) -> Any:
     raise NotImplementedError(f"leases need PostgreSQL or SQLite, not {dialect}")
 
 
+def _wrote(connection: Connection, stmt: Any, column: Any) -> bool:
+    """Whether an upsert wrote its row (False when the conflict clause turned it away).
+
+    PostgreSQL: RETURNING (psycopg reports no row count for INSERT … ON CONFLICT through SQLAlchemy).
+    SQLite: the row count (RETURNING needs SQLite 3.35).
+    """
+    if connection.dialect.name == "postgresql":
+        return connection.execute(stmt.returning(column)).first() is not None
+    return connection.execute(stmt).rowcount == 1
+
+
 # -- daemons ---------------------------------------------------------------------------------------
 
 
@@ -148,8 +159,8 @@ def acquire(database: Database, connector: str, holder: str, ttl: timedelta) -> 
                 "expires_at": stmt.excluded.expires_at,
             },
             where=or_(LEASES.c.holder.is_(None), LEASES.c.holder == holder, LEASES.c.expires_at < at),
-        ).returning(LEASES.c.holder)
-        return connection.execute(stmt).first() is not None
+        )
+        return _wrote(connection, stmt, LEASES.c.connector)
 
 
 def renew(database: Database, connector: str, holder: str, ttl: timedelta) -> bool:
@@ -207,8 +218,8 @@ def claim_job(database: Database, job: str, scheduled_for: datetime, holder: str
         stmt = _insert(connection, JOB_RUNS).values(
             job=job, scheduled_for=scheduled_for, holder=holder, started_at=now_utc()
         )
-        stmt = stmt.on_conflict_do_nothing(index_elements=["job", "scheduled_for"]).returning(JOB_RUNS.c.job)
-        return connection.execute(stmt).first() is not None
+        stmt = stmt.on_conflict_do_nothing(index_elements=["job", "scheduled_for"])
+        return _wrote(connection, stmt, JOB_RUNS.c.job)
 
 
 def finish_job(database: Database, job: str, scheduled_for: datetime, outcome: str) -> None:
