@@ -134,6 +134,55 @@ def test_status_lists_connectors_daemons_and_errors(cli, tmp_path: Path) -> None
     assert data["daemons"][0]["connectors"] == ["sample"]
 
 
+def _app(tmp_path: Path, connectors: str):  # type: ignore[no-untyped-def]
+    from monitor.app import App
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"storage:\n  url: sqlite:///m.db\nconnectors:\n{connectors}")
+    return App(config_path=config)
+
+
+def test_a_poll_that_lost_its_lease_stores_but_leaves_the_cursor(tmp_path: Path) -> None:
+    from monitor.runner import poll_once
+
+    (tmp_path / "a.jsonl").write_text("".join(_line("a", i) for i in range(5)))
+    app = _app(tmp_path, "  - name: a\n    type: file\n    path: a.jsonl\n")
+    try:
+        (entry,) = app.settings.connectors
+        result = poll_once(app.settings, entry, app.pipeline, app.database, still_ours=lambda: False)
+        assert result.outcome == "lease lost" and result.report.new == 5 and result.error is None
+        assert _count(app.database) == 5
+        with app.database.session() as session:
+            assert session.get(CursorRow, "a") is None
+        again = poll_once(app.settings, entry, app.pipeline, app.database, still_ours=lambda: True)
+        assert again.ok and again.report.new == 0 and again.report.duplicates == 5
+        with app.database.session() as session:
+            assert session.get(CursorRow, "a") is not None
+    finally:
+        app.close()
+
+
+def test_a_stop_ends_the_wait_for_a_hung_fetch_at_once(tmp_path: Path) -> None:
+    import threading
+
+    from monitor.runner import poll_once
+
+    os.mkfifo(tmp_path / "hung.jsonl")  # opening a FIFO with no writer blocks: a channel that never answers
+    app = _app(tmp_path, "  - name: hung\n    type: file\n    path: hung.jsonl\n    timeout: 60s\n")
+    try:
+        (entry,) = app.settings.connectors
+        threading.Timer(0.3, app.pipeline.stop.set).start()
+        started = time.monotonic()
+        result = poll_once(app.settings, entry, app.pipeline, app.database)
+        assert result.outcome == "stopped" and time.monotonic() - started < 2
+    finally:
+        app.close()
+        try:  # let the abandoned fetch thread read an empty file and end
+            os.close(os.open(tmp_path / "hung.jsonl", os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+
+
 def test_readme_lists_every_command() -> None:
     from monitor.cli import cli as group
 
