@@ -107,6 +107,8 @@ class Daemon:
         if self.stop.is_set() or entry.name in self.disabled:
             return
         with self._running():
+            if self.stop.is_set():  # checked again once counted: a stop waits for every poll it did not prevent
+                return
             database, name, ttl = self.app.database, entry.name, self.ttls[entry.name]
             try:
                 ours = fleet.acquire(database, name, self.holder, ttl)
@@ -167,6 +169,8 @@ class Daemon:
         if self.stop.is_set():
             return
         with self._running():
+            if self.stop.is_set():
+                return
             scheduled_for = latest_fire_time(trigger, datetime.now(UTC))
             try:
                 if not fleet.claim_job(self.app.database, job, scheduled_for, self.holder):
