@@ -120,6 +120,8 @@ class Brief:
 
 
 def _iso(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)  # stored times are UTC
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -255,7 +257,11 @@ def build_brief(
 
     listed: dict[str, list[FactCount]] = {}
     for kind in FACT_KINDS:
-        values = sorted(((-n, -reports[(k, v)], v) for (k, v), n in counts.items() if k == kind))
+        values = sorted(
+            (-n, -lexicon.depth(v) if kind == "place" else 0, -reports[(k, v)], v)
+            for (k, v), n in counts.items()
+            if k == kind
+        )
         if values:
             listed[kind] = [
                 FactCount(
@@ -266,7 +272,7 @@ def build_brief(
                     within=lexicon.parents.get(v) if kind == "place" else None,
                     refs=refs[(kind, v)],
                 )
-                for n, r, v in values[: settings.values_per_fact]
+                for n, _, r, v in values[: settings.values_per_fact]
             ]
     top = {(kind, fc.value) for kind, values in listed.items() for fc in values[:3]}
     wanted = min(settings.quotes, max(1, math.ceil(len(read) / 2)) if len(read) < 3 else settings.quotes)

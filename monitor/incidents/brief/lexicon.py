@@ -74,6 +74,14 @@ class Lexicon:
     makers: dict[str, str] = field(default_factory=dict)
     version_words: tuple[str, ...] = ()
 
+    def depth(self, place: str) -> int:
+        """How far down the gazetteer a place is (an area 0, its city 1, a district 2)."""
+        depth, seen = 0, {place}
+        while (place := self.parents.get(place, "")) and place not in seen:
+            seen.add(place)
+            depth += 1
+        return depth
+
     def add(self, phrase: str, kind: str, value: str) -> None:
         words = tuple(tokens(phrase))
         if not words:

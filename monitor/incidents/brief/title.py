@@ -108,16 +108,9 @@ def compose_title(
 
 
 def _place(counts: Counts, lex: Lexicon, people: int) -> str | None:
-    """The most-named place named by most people (60%); on a tie the more specific one (a city, not its area)."""
-
-    def depth(name: str) -> int:
-        d, seen = 0, {name}
-        while (name := lex.parents.get(name, "")) and name not in seen:
-            seen.add(name)
-            d += 1
-        return d
-
-    candidates = sorted((-n, -depth(v), v) for (k, v), n in counts.items() if k == "place" and _enough(n, people, 0.6))
+    """The place most people (60%) name; on a tie the more specific one (a city, not its area)."""
+    places = ((n, v) for (k, v), n in counts.items() if k == "place" and _enough(n, people, 0.6))
+    candidates = sorted((-n, -lex.depth(v), v) for n, v in places)
     return candidates[0][2] if candidates else None
 
 
