@@ -144,7 +144,7 @@ def _messages(text: str) -> list[Fact]:
     found: list[Fact] = []
     for match in _QUOTED.finditer(text):
         value = match.group(1).strip(" .,!?;:")
-        if len(value) >= 2 and any(ch.isalpha() for ch in value) and len(value.split()) <= 12:
+        if len(value) >= 2 and any(ch.isalpha() for ch in value) and len(value.split()) <= 12 and "://" not in value:
             found.append(("message", mask_personal_data(value)))
     for match in _ERROR_CODE.finditer(text):
         found.append(("error_code", match.group().upper()))

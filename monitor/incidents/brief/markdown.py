@@ -12,20 +12,15 @@ from typing import Any
 
 from monitor.incidents.brief.build import FACT_LABELS, safe_url
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~&])")
-_LEADING = re.compile(r"^(\d+)([.)])|^([-=])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _INVISIBLE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
-def inert(text: Any, line_start: bool = False) -> str:
-    """User text as literal Markdown: one line, every markup character backslash-escaped.
-
-    `line_start`: the text begins a line (a quote), so "1." or "-" there must not start a list."""
+def inert(text: Any) -> str:
+    """User text as literal Markdown, for the middle of a line: one line, markup characters escaped, <>& as entities."""
     flat = " ".join(_INVISIBLE.sub("", str(text if text is not None else "")).split())
-    escaped = _SPECIAL.sub(r"\\\1", flat)
-    if not line_start:
-        return escaped
-    return _LEADING.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", escaped)
+    return _SPECIAL.sub(r"\\\1", "".join(_ENTITIES.get(ch, ch) for ch in flat))
 
 
 def _link(url: str | None) -> str:
@@ -97,13 +92,11 @@ def render_incident(record: Mapping[str, Any]) -> str:
     lines.append("")
     for q in brief.get("quotes") or []:
         link = _link(q.get("url"))
-        lines.append(f"> {inert(q['text'], line_start=True)}")
-        lines.append(">")
         lines.append(
-            f"> — @{inert(q['author'])}, {inert(q['platform'])}, {inert(q['lang'])}, {_when(q['created_at'])}"
-            + (f" {link}" if link else "")
+            f"- “{inert(q['text'])}” — @{inert(q['author'])}, {inert(q['platform'])}, {inert(q['lang'])}, "
+            f"{_when(q['created_at'])}" + (f" {link}" if link else "")
         )
-        lines.append("")
+    lines.append("")
     first = brief.get("first_reports") or []
     if first:
         lines.append("### First reports")
