@@ -177,16 +177,25 @@ def _timeline(members: Sequence[BriefMention], min_authors: int) -> Timeline:
     )
 
 
-def _quotes(read: Sequence[BriefMention], facts_of: list[frozenset[Fact]], wanted: int, top: set[Fact]) -> list[Quote]:
-    """Greedy cover: each next quote brings the most facts, languages and platforms not shown yet."""
-    best_of_person: dict[tuple[str, str], int] = {}
-    for i, m in enumerate(read):
-        if len(best_of_person) >= QUOTE_CANDIDATES and m.person not in best_of_person:
+def _quotes(
+    read: Sequence[BriefMention],
+    persons: list[tuple[str, str]],
+    facts_of: list[frozenset[Fact]],
+    wanted: int,
+    top: set[Fact],
+) -> list[Quote]:
+    """Greedy cover: each next quote brings the most facts, languages and platforms not shown yet.
+
+    Candidates: each of the first QUOTE_CANDIDATES people's report that states the most top facts."""
+    best_of_person: dict[tuple[str, str], tuple[int, int]] = {}
+    for i, person in enumerate(persons):
+        known = best_of_person.get(person)
+        if known is None and len(best_of_person) >= QUOTE_CANDIDATES:
             continue
-        known = best_of_person.get(m.person)
-        if known is None or len(facts_of[i] & top) > len(facts_of[known] & top):
-            best_of_person[m.person] = i
-    candidates = sorted(best_of_person.values())
+        shown = len(facts_of[i] & top)
+        if known is None or shown > known[1]:
+            best_of_person[person] = (i, shown)
+    candidates = sorted(i for i, _ in best_of_person.values())
     covered: set[Fact] = set()
     langs: set[str] = set()
     platforms: set[str] = set()
@@ -230,37 +239,44 @@ def build_brief(
     read = _sample(ordered, settings.max_members)
     facts_of = [extract(m.text, lexicon) for m in read]
 
+    persons = [m.person for m in read]
     people: dict[Fact, set[tuple[str, str]]] = {}
-    reports: Counter[Fact] = Counter()
-    first_at: dict[Fact, datetime] = {}
+    reports: dict[Fact, int] = {}
+    first: dict[Fact, int] = {}
     refs: dict[Fact, list[str]] = {}
-    for m, facts in zip(read, facts_of, strict=True):
+    for i, facts in enumerate(facts_of):
+        person = persons[i]
         for fact in facts:
-            people.setdefault(fact, set()).add(m.person)
-            reports[fact] += 1
-            if fact not in first_at:
-                first_at[fact] = m.created_at
-                refs[fact] = [m.ref]
-            elif len(refs[fact]) < REFS_PER_FACT:
-                refs[fact].append(m.ref)
-    counts = {fact: len(who) for fact, who in people.items()}
-    n_people = len({m.person for m in read})
+            who = people.get(fact)
+            if who is None:  # reports are in time order: the first one seen is the first
+                people[fact] = {person}
+                reports[fact] = 1
+                first[fact] = i
+                refs[fact] = [read[i].ref]
+            else:
+                who.add(person)
+                reports[fact] += 1
+                if len(refs[fact]) < REFS_PER_FACT:
+                    refs[fact].append(read[i].ref)
+    counts: dict[str, dict[str, int]] = {}
+    for (kind, value), who in people.items():
+        counts.setdefault(kind, {})[value] = len(who)
+    n_people = len(set(persons))
 
-    version = sorted((-n, v) for (k, v), n in counts.items() if k == "version")
     updated = 0
-    if version:
-        top_version = ("version", version[0][1])
+    versions = counts.get("version")
+    if versions:
+        top_version = ("version", min(versions, key=lambda v: (-versions[v], v)))
         updated = len(
-            {m.person for m, f in zip(read, facts_of, strict=True) if top_version in f and mentions_update(m.text)}
+            {persons[i] for i, f in enumerate(facts_of) if top_version in f and mentions_update(read[i].text)}
         )
     title = compose_title(counts, n_people, category, lexicon, settings.language, updated)
 
     listed: dict[str, list[FactCount]] = {}
     for kind in FACT_KINDS:
         values = sorted(
-            (-n, -lexicon.depth(v) if kind == "place" else 0, -reports[(k, v)], v)
-            for (k, v), n in counts.items()
-            if k == kind
+            (-n, -lexicon.depth(v) if kind == "place" else 0, -reports[(kind, v)], v)
+            for v, n in counts.get(kind, {}).items()
         )
         if values:
             listed[kind] = [
@@ -268,7 +284,7 @@ def build_brief(
                     value=v,
                     people=-n,
                     reports=-r,
-                    first_at=_iso(first_at[(kind, v)]),
+                    first_at=_iso(read[first[(kind, v)]].created_at),
                     within=lexicon.parents.get(v) if kind == "place" else None,
                     refs=refs[(kind, v)],
                 )
@@ -284,6 +300,6 @@ def build_brief(
         read=len(read),
         facts=listed,
         timeline=_timeline(ordered, min_authors),
-        quotes=_quotes(read, facts_of, wanted, top),
+        quotes=_quotes(read, persons, facts_of, wanted, top),
         first_reports=[_report(m) for m in ordered[: settings.first_links]],
     )

@@ -4,7 +4,6 @@ channels, the step that failed, and on-screen messages it quotes. Rules and word
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from monitor.incidents.brief.lexicon import Lexicon, tokens
 from monitor.replies.personal_data import find_personal_data
@@ -15,7 +14,7 @@ Fact = tuple[str, str]
 _UNITS_AFTER_NUMBER = re.compile(
     r"\s*(?:jam|hours?|hrs?|juta|jt|rb|ribu|k\b|%|menit|mins?|minutes?|x\b|wib|wita|wit|am\b|pm\b|gb|mb|kg|km)"
 )
-_BARE_VERSION = re.compile(r"(?<![\w.,])v?(\d{1,2}\.\d{1,2}\.\d{1,3})(?![\w.,]*\d)")
+_VERSION_NUMBER = re.compile(r"(?<![\w.,])v?(\d{1,2}\.\d{1,2}(?:\.\d{1,3})?)(?![\w.,]*\d)")
 _DEVICE_HINT = re.compile(
     r"\b(?:ios|ipados|android|harmonyos|windows|macos|mac os|iphone|ipad|samsung|galaxy|xiaomi|redmi|poco|oppo|vivo"
     r"|realme|infinix|tecno|huawei|pixel|asus)\b"
@@ -25,8 +24,11 @@ _MODEL = re.compile(
 )
 _OS_VERSION = re.compile(r"\s?(\d{1,2}(?:\.\d{1,2})?)\b")
 _MAKER_NAMES = {"iphone": "iPhone", "ipad": "iPad", "poco": "POCO", "oppo": "OPPO", "asus": "ASUS"}
-_RUPIAH = re.compile(r"\b(?:rp\.?|idr)\s?(\d+(?:[.,]\d+)*)(?:\s?(rb|ribu|k|jt|juta)\b)?")
-_SUFFIXED = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(rb|ribu|k|jt|juta)\b")
+_AMOUNT = re.compile(
+    r"\b(?:rp\.?|idr)\s?(\d+(?:[.,]\d+)*)(?:\s?(rb|ribu|k|jt|juta)\b)?"  # Rp 245,000 / Rp 62k / IDR 12 juta
+    r"|(?<![\w.,])(\d+(?:[.,]\d+)?)\s?(rb|ribu|k|jt|juta)\b"  # 38rb / 2jt / 1,5 juta
+)
+_VERSION_HINT = re.compile(r"\d\.\d")
 _DOLLAR = re.compile(r"(?:\$|\busd\s?|\bus\$\s?)(\d+(?:[.,]\d+)*)(k\b)?")
 _THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
 _MULTIPLIER = {"rb": 1_000, "ribu": 1_000, "k": 1_000, "jt": 1_000_000, "juta": 1_000_000}
@@ -34,6 +36,8 @@ _QUOTED = re.compile(r"(?<![\w])['‘\"“«]([^'‘’\"“”«»\n]{2,80})['�
 _ERROR_CODE = re.compile(
     r"(?<![\w-])(?:[A-Z]{1,3}-\d{3,4}|(?i:error|err|kode error|error code)\s?#?\s?\d{3,4})(?![\w-])"
 )
+_DIGIT = re.compile(r"\d")
+_QUOTE_CHAR = re.compile("['\"‘’“”«»]")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _UPDATE_WORDS = ("update", "updated", "upgrade", "diupdate", "pembaruan", "ngupdate", "updating")
 
@@ -48,16 +52,6 @@ def mask_personal_data(text: str) -> str:
     for datum in sorted(find_personal_data(text), key=lambda d: -len(d.value)):
         text = text.replace(datum.value, f"[{datum.kind.replace('_', ' ')} hidden]")
     return text
-
-
-def _version_regex(words: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = "|".join(sorted((re.escape(w) for w in set(words)), key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})\s*\.?\s*v?(\d{{1,2}}\.\d{{1,2}}(?:\.\d{{1,3}})?)(?![\w.,]*\d)")
-
-
-@lru_cache(maxsize=16)
-def _cached_version_regex(words: tuple[str, ...]) -> re.Pattern[str]:
-    return _version_regex(words)
 
 
 def _rupiah(number: str, unit: str | None) -> int | None:
@@ -82,19 +76,18 @@ def format_rupiah(value: int) -> str:
 
 def _amounts(low: str) -> list[Fact]:
     found: list[Fact] = []
-    taken: list[tuple[int, int]] = []
-    for pattern in (_RUPIAH, _SUFFIXED):
-        for match in pattern.finditer(low):
-            if any(match.start() < e and s < match.end() for s, e in taken):
-                continue
+    for match in _AMOUNT.finditer(low):
+        if match.group(1) is not None:
             value = _rupiah(match.group(1), match.group(2))
-            if value and value >= 1_000:
-                taken.append(match.span())
-                found.append(("amount", format_rupiah(value)))
-    for match in _DOLLAR.finditer(low):
-        value = _rupiah(match.group(1), "k" if match.group(2) else None)
-        if value:
-            found.append(("amount", f"USD {value:,}"))
+        else:
+            value = _rupiah(match.group(3), match.group(4))
+        if value and value >= 1_000:
+            found.append(("amount", format_rupiah(value)))
+    if "$" in low or "usd" in low:
+        for match in _DOLLAR.finditer(low):
+            dollars = _rupiah(match.group(1), "k" if match.group(2) else None)
+            if dollars:
+                found.append(("amount", f"USD {dollars:,}"))
     return found
 
 
@@ -127,16 +120,17 @@ def _devices(low: str, lex: Lexicon) -> tuple[list[Fact], str]:
 
 
 def _versions(low: str, lex: Lexicon) -> list[Fact]:
+    """x.y after a version word ("versi 5.2", "update ke 5.2", "PayKita 5.2", "v5.2"), and any bare x.y.z."""
     found: list[Fact] = []
-    spans: list[tuple[int, int]] = []
-    for pattern in (_cached_version_regex(lex.version_words), _BARE_VERSION):
-        for match in pattern.finditer(low):
-            if any(match.start(1) < e and s < match.end(1) for s, e in spans):
+    for match in _VERSION_NUMBER.finditer(low):
+        version = match.group(1)
+        if _UNITS_AFTER_NUMBER.match(low, match.end()):
+            continue
+        if version.count(".") < 2 and not match.group().startswith("v"):
+            tail = [w.strip(",;:()[]'\"") for w in low[max(0, match.start() - 30) : match.start()].split()[-2:]]
+            if not tail or (tail[-1] not in lex.version_words and " ".join(tail) not in lex.version_words):
                 continue
-            if _UNITS_AFTER_NUMBER.match(low, match.end(1)):
-                continue
-            spans.append(match.span(1))
-            found.append(("version", match.group(1)))
+        found.append(("version", version))
     return found
 
 
@@ -174,18 +168,19 @@ def extract(text: str, lex: Lexicon) -> frozenset[Fact]:
     """Every fact one report states (each once). Places bring their city and area along."""
     text = _INVISIBLE.sub("", text)
     low = text.lower()
-    found = _phrases(tokens(text), lex)
-    for pattern, kind, value in lex.case_sensitive:
-        if pattern.search(text):
-            found.append((kind, value))
-    if any(ch.isdigit() for ch in low):
+    words = tokens(text)
+    found = _phrases(words, lex)
+    if lex.case_sensitive_pattern is not None and not lex.case_sensitive_words.isdisjoint(words):
+        found += [lex.case_sensitive[m.group()] for m in lex.case_sensitive_pattern.finditer(text)]
+    if _DIGIT.search(low):
         devices, blanked = _devices(low, lex) if _DEVICE_HINT.search(low) else ([], low)
         found += devices
-        found += _versions(blanked, lex)
+        if _VERSION_HINT.search(blanked):
+            found += _versions(blanked, lex)
         found += _amounts(low)
     elif _DEVICE_HINT.search(low):
         found += _devices(low, lex)[0]
-    if any(q in text for q in "'\"‘’“”«»"):
+    if _QUOTE_CHAR.search(text):
         found += _messages(text)
     places = [value for kind, value in found if kind == "place"]
     for place in places:

@@ -31,14 +31,29 @@ def tokens(text: str) -> list[str]:
     """Lower-cased words with slang folded: negations -> 'not', 'masuk2' -> 'masuk', 'aplikasinya' -> 'aplikasi'."""
     low = text.lower().replace("can't", "can not").replace("can’t", "can not").replace("cannot", "can not")
     low = _NT.sub(" not", low)
+    folded = _FOLDED
     out = []
     for tok in _TOKEN.findall(low):
-        if len(tok) > 2 and tok[-1] == "2" and tok[-2].isalpha():
-            tok = tok[:-1]
-        if len(tok) > 5 and tok.endswith("nya"):
-            tok = tok[:-3]
-        out.append("not" if tok in NEGATORS else tok)
+        norm = folded.get(tok)
+        if norm is None:
+            norm = _fold(tok)
+            if len(folded) < _FOLDED_MAX:
+                folded[tok] = norm
+        out.append(norm)
     return out
+
+
+def _fold(tok: str) -> str:
+    if len(tok) > 2 and tok[-1] == "2" and tok[-2].isalpha():
+        tok = tok[:-1]
+    if len(tok) > 5 and tok.endswith("nya"):
+        tok = tok[:-3]
+    return "not" if tok in NEGATORS else tok
+
+
+_FOLDED: dict[str, str] = {}
+"""Each word's folded form, remembered (words repeat endlessly across reports)."""
+_FOLDED_MAX = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +76,11 @@ class Problem:
 class Lexicon:
     phrases: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
     """first word -> (phrase words, kind, value), longest phrases first."""
-    case_sensitive: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
+    case_sensitive: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Names matched only as written ("DANA", "Solo") -> (kind, value)."""
+    case_sensitive_pattern: re.Pattern[str] | None = None
+    case_sensitive_words: frozenset[str] = frozenset()
+    """Their lower-cased words: the pattern runs only on a report that has one."""
     parents: dict[str, str] = field(default_factory=dict)
     """place -> the area it lies in."""
     subjects: dict[str, Subject] = field(default_factory=dict)
@@ -72,7 +91,7 @@ class Lexicon:
     categories: dict[str, dict[str, str]] = field(default_factory=dict)
     families: dict[str, str] = field(default_factory=dict)
     makers: dict[str, str] = field(default_factory=dict)
-    version_words: tuple[str, ...] = ()
+    version_words: frozenset[str] = frozenset()
 
     def depth(self, place: str) -> int:
         """How far down the gazetteer a place is (an area 0, its city 1, a district 2)."""
@@ -122,7 +141,7 @@ def _build(settings_json: str, brand: str, brand_names: tuple[str, ...]) -> Lexi
                 lex.add(str(word), kind.rstrip("s") if kind != "payment_methods" else "payment_method", value)
     for value, words in (terms.get("payment_methods_case_sensitive") or {}).items():
         for word in words:
-            lex.case_sensitive.append((re.compile(rf"(?<!\w){re.escape(word)}(?!\w)"), "payment_method", value))
+            lex.case_sensitive[word] = ("payment_method", value)
     merchants = [*terms["merchants"], *settings.merchants]
     own = [brand, *brand_names]
     merchants += [n for n in brand_names if brand and not _same_name(n, brand) and n.lstrip("@#")]
@@ -139,7 +158,7 @@ def _build(settings_json: str, brand: str, brand_names: tuple[str, ...]) -> Lexi
 
     def add_place(name: str, canonical: str) -> None:
         if name in strict:
-            lex.case_sensitive.append((re.compile(rf"(?<!\w){re.escape(name)}(?!\w)"), "place", canonical))
+            lex.case_sensitive[name] = ("place", canonical)
         else:
             lex.add(name, "place", canonical)
 
@@ -166,9 +185,15 @@ def _build(settings_json: str, brand: str, brand_names: tuple[str, ...]) -> Lexi
         lex.problems[key] = Problem(key, spec["en"], spec["id"])
         for word in spec["words"]:
             lex.add(str(word), "problem", key)
+    if lex.case_sensitive:
+        names = "|".join(re.escape(n) for n in sorted(lex.case_sensitive, key=len, reverse=True))
+        lex.case_sensitive_pattern = re.compile(rf"(?<!\w)(?:{names})(?!\w)")
+        lex.case_sensitive_words = frozenset(w for n in lex.case_sensitive for w in tokens(n))
     lex.merchant_subjects = frozenset(terms.get("merchant_subjects") or [])
     lex.step_subjects = frozenset(terms.get("step_subjects") or [])
     lex.subject_problem = dict(terms.get("subject_problem_preference") or {})
     lex.categories = dict(terms.get("categories") or {})
-    lex.version_words = tuple(w.lower() for w in [*VERSION_WORDS, *settings.version_words, *own] if w and w.strip("@#"))
+    lex.version_words = frozenset(
+        " ".join(w.lower().split()) for w in [*VERSION_WORDS, *settings.version_words, *own] if w and w.strip("@#")
+    )
     return lex

@@ -12,7 +12,7 @@ class BriefSettings(BaseModel):
 
     language: Literal["en", "id"] = "en"
     """The team's language: incident titles are written in it (en or id), whatever the reports' languages."""
-    max_members: int = Field(5000, ge=100)
+    max_members: int = Field(2000, ge=100)
     """Reports read for facts and quotes; a bigger incident is read through an evenly spaced sample of this many."""
     quotes: int = Field(4, ge=1, le=5)
     """Representative quotes per brief, chosen to cover languages, platforms and facts."""

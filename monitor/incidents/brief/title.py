@@ -24,13 +24,14 @@ STEP_PHRASES = {
 CHANNEL_PHRASES = {"email": "email", "SMS": "SMS", "WhatsApp": "WhatsApp", "web": "web"}
 MAX_QUALIFIERS = 2
 
-Counts = Mapping[tuple[str, str], int]
-"""(kind, value) -> distinct people who state it."""
+Counts = Mapping[str, Mapping[str, int]]
+"""kind -> value -> distinct people who state it."""
 
 
 def _top(counts: Counts, kind: str, exclude: tuple[str, ...] = ()) -> tuple[str, int] | None:
-    best = sorted(((-n, v) for (k, v), n in counts.items() if k == kind and v not in exclude))
-    return (best[0][1], -best[0][0]) if best else None
+    values = counts.get(kind, {})
+    best = min(((-n, v) for v, n in values.items() if v not in exclude), default=None)
+    return (best[1], -best[0]) if best else None
 
 
 def _enough(n: int, people: int, share: float) -> bool:
@@ -49,18 +50,19 @@ def compose_title(
     en = language != "id"
     scored = sorted(
         (-(n * lex.subjects[v].weight), -n, v)
-        for (k, v), n in counts.items()
-        if k == "subject" and v in lex.subjects and _enough(n, people, 0.25)
+        for v, n in counts.get("subject", {}).items()
+        if v in lex.subjects and _enough(n, people, 0.25)
     )
     subject = lex.subjects[scored[0][2]] if scored else None
 
-    problems = sorted((-n, list(lex.problems).index(v), v) for (k, v), n in counts.items() if k == "problem")
+    order = list(lex.problems)
+    problems = sorted((-n, order.index(v), v) for v, n in counts.get("problem", {}).items())
     problem = None
     if problems and _enough(-problems[0][0], people, 0.2):
         problem = lex.problems[problems[0][2]]
         preferred = lex.subject_problem.get(subject.key) if subject else None
         if preferred and preferred in lex.problems:
-            n_pref = counts.get(("problem", preferred), 0)
+            n_pref = counts.get("problem", {}).get(preferred, 0)
             if n_pref >= max(2, -problems[0][0] - 1):
                 problem = lex.problems[preferred]
 
@@ -109,14 +111,14 @@ def compose_title(
 
 def _place(counts: Counts, lex: Lexicon, people: int) -> str | None:
     """The place most people (60%) name; on a tie the more specific one (a city, not its area)."""
-    places = ((n, v) for (k, v), n in counts.items() if k == "place" and _enough(n, people, 0.6))
+    places = ((n, v) for v, n in counts.get("place", {}).items() if _enough(n, people, 0.6))
     candidates = sorted((-n, -lex.depth(v), v) for n, v in places)
     return candidates[0][2] if candidates else None
 
 
 def _dominant_os(counts: Counts, people: int) -> str | None:
     families = {"iOS", "Android", "HarmonyOS", "Windows", "macOS"}
-    ranked = sorted((-n, v) for (k, v), n in counts.items() if k == "os_device" and v in families)
+    ranked = sorted((-n, v) for v, n in counts.get("os_device", {}).items() if v in families)
     if not ranked or not _enough(-ranked[0][0], people, 0.5):
         return None
     if len(ranked) > 1 and -ranked[1][0] * 3 >= -ranked[0][0]:
