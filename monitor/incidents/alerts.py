@@ -55,8 +55,8 @@ def compose(incident: dict[str, Any], reached: int, born: bool) -> Alert:
     if brief is not None and brief.facts:
         from monitor.incidents.brief.text import fact_summary
 
-        lines += ["", f"Facts named in the {brief.reports} example reports (counted by report):"]
-        lines += [f"  {line}" for line in fact_summary(brief)]
+        lines += ["", f"Facts named in the {brief.reports} example reports:"]
+        lines += [f"  {line}" for line in fact_summary(brief, unit=("report", "reports"))]
     lines += ["", "Examples:"]
     if brief is not None:
         lines += [f"- [{q.platform}] {q.text}" for q in brief.quotes]
@@ -81,11 +81,7 @@ def _example_brief(incident: dict[str, Any]) -> Brief | None:
             continue
         ref = f"{example.get('platform')}:{example.get('id')}"
         members.append(BriefMention(ref, str(example.get("platform")), ref, at, str(example.get("text") or "")))
-    context = default_context()
-    brief = context.build(members, incident.get("category") or "other") if members else None
-    if brief is not None:
-        brief.quotes = brief.quotes[: len(members)]
-    return brief
+    return default_context().build(members, incident.get("category") or "other") if members else None
 
 
 def _with_timeout(url: str, seconds: float) -> str:

@@ -6,7 +6,6 @@ timeline; a few representative quotes with personal data masked; links to the fi
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -291,7 +290,6 @@ def build_brief(
                 for n, _, r, v in values[: settings.values_per_fact]
             ]
     top = {(kind, fc.value) for kind, values in listed.items() for fc in values[:3]}
-    wanted = min(settings.quotes, max(1, math.ceil(len(read) / 2)) if len(read) < 3 else settings.quotes)
     return Brief(
         title=title,
         language=settings.language,
@@ -300,6 +298,6 @@ def build_brief(
         read=len(read),
         facts=listed,
         timeline=_timeline(ordered, min_authors),
-        quotes=_quotes(read, persons, facts_of, wanted, top),
+        quotes=_quotes(read, persons, facts_of, settings.quotes, top),
         first_reports=[_report(m) for m in ordered[: settings.first_links]],
     )

@@ -18,16 +18,16 @@ def _report(report: Report | None) -> str:
     return f"{_when(report.created_at)}  {report.ref}" + (f"  {report.url}" if report.url else "")
 
 
-def _people(n: int) -> str:
-    return f"{n} person" if n == 1 else f"{n} people"
+def _count(n: int, unit: tuple[str, str]) -> str:
+    return f"{n} {unit[0] if n == 1 else unit[1]}"
 
 
-def fact_summary(brief: Brief, per_kind: int = 3) -> list[str]:
+def fact_summary(brief: Brief, per_kind: int = 3, unit: tuple[str, str] = ("person", "people")) -> list[str]:
     """'App version: 5.2 (10 people), 5.1 (1)' per kind of fact."""
     out = []
     for kind, values in brief.facts.items():
         shown = ", ".join(
-            f"{clean(v.value)}{f' [{v.within}]' if v.within else ''} ({_people(v.people) if i == 0 else v.people})"
+            f"{clean(v.value)}{f' [{v.within}]' if v.within else ''} ({_count(v.people, unit) if i == 0 else v.people})"
             for i, v in enumerate(values[:per_kind])
         )
         more = f", +{len(values) - per_kind} more" if len(values) > per_kind else ""
