@@ -17,10 +17,13 @@ from monitor.incidents.brief.lexicon import Lexicon
 from monitor.incidents.brief.settings import BriefSettings
 from monitor.incidents.brief.title import compose_title
 
-_KINDS = "version os_device carrier place merchant merchant_type payment_method channel step amount message error_code"
+_KINDS = "subject problem version os_device carrier place merchant merchant_type payment_method channel step amount"
+_KINDS += " message error_code"
 FACT_KINDS = tuple(_KINDS.split())
 """The kinds of fact a brief lists, in this order."""
 FACT_LABELS = {
+    "subject": "About",
+    "problem": "What goes wrong",
     "version": "App version",
     "os_device": "OS / device",
     "carrier": "Mobile network",
@@ -136,6 +139,16 @@ def safe_url(url: str | None) -> str | None:
 
 def _report(m: BriefMention) -> Report:
     return Report(m.ref, m.platform, _iso(m.created_at), safe_url(m.url))
+
+
+def _label(kind: str, value: str, lexicon: Lexicon, language: str) -> str:
+    """What the brief shows: subjects and problems in the team's language, every other fact as stated."""
+    names = (
+        lexicon.subjects.get(value) if kind == "subject" else lexicon.problems.get(value) if kind == "problem" else None
+    )
+    if names is None:
+        return value
+    return names.id if language == "id" else names.en
 
 
 def _sample(members: Sequence[BriefMention], limit: int) -> Sequence[BriefMention]:
@@ -272,24 +285,25 @@ def build_brief(
     title = compose_title(counts, n_people, category, lexicon, settings.language, updated)
 
     listed: dict[str, list[FactCount]] = {}
+    top: set[Fact] = set()
     for kind in FACT_KINDS:
         values = sorted(
             (-n, -lexicon.depth(v) if kind == "place" else 0, -reports[(kind, v)], v)
             for v, n in counts.get(kind, {}).items()
-        )
+        )[: settings.values_per_fact]
         if values:
+            top |= {(kind, v) for *_, v in values[:3]}
             listed[kind] = [
                 FactCount(
-                    value=v,
+                    value=_label(kind, v, lexicon, settings.language),
                     people=-n,
                     reports=-r,
                     first_at=_iso(read[first[(kind, v)]].created_at),
                     within=lexicon.parents.get(v) if kind == "place" else None,
                     refs=refs[(kind, v)],
                 )
-                for n, _, r, v in values[: settings.values_per_fact]
+                for n, _, r, v in values
             ]
-    top = {(kind, fc.value) for kind, values in listed.items() for fc in values[:3]}
     return Brief(
         title=title,
         language=settings.language,
