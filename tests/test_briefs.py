@@ -397,3 +397,35 @@ def test_an_alert_briefs_the_incidents_example_reports() -> None:
     assert "App version: 5.2 (2 reports)" in alert.body and "Payment method: QRIS (3 reports)" in alert.body
     assert "TRX9384756102" not in alert.body
     assert "[reference hidden]" in alert.body
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        ("sejak pukul 16.35 WIB OTP gak masuk, udah 1,5 jam, 2x24 jam katanya", set(), {"version"}),
+        (
+            "saldo kepotong Rp 1.200.000 di iOS 17.4",
+            {("amount", "Rp 1.200.000"), ("os_device", "iOS 17.4")},
+            {"version"},
+        ),
+        ("waited 1.5 hours on version 2.10.3 of the app", {("version", "2.10.3")}, {"amount"}),
+        ("going on a solo trip, the dana is gone", set(), {"place", "payment_method"}),
+        ("Pulang ke Solo pakai DANA, refund 12 juta", {("place", "Solo"), ("payment_method", "DANA")}, set()),
+        (
+            "Rp 12 juta, $1,500 dan 250rb",
+            {("amount", "Rp 12.000.000"), ("amount", "USD 1,500"), ("amount", "Rp 250.000")},
+            set(),
+        ),
+        (
+            "pake v5.2.1 di Redmi Note 12, Telkomsel",
+            {("version", "5.2.1"), ("os_device", "Redmi Note 12"), ("carrier", "Telkomsel")},
+            set(),
+        ),
+    ],
+)
+def test_extraction_rules(text: str, present: set[tuple[str, str]], absent: set[str]) -> None:
+    from monitor.incidents.brief.extract import extract
+
+    facts = extract(text, build_lexicon(BriefSettings(), "PayKita", ("PayKita",)))
+    assert present <= facts, facts
+    assert not {kind for kind, _ in facts} & absent, facts
