@@ -252,6 +252,7 @@ def _incidents(
                 for m in mentions
             ],
             row.category or "other",
+            row.raised_at,
         )
         assert brief is not None
         result.append(

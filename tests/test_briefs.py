@@ -429,3 +429,16 @@ def test_extraction_rules(text: str, present: set[tuple[str, str]], absent: set[
     facts = extract(text, build_lexicon(BriefSettings(), "PayKita", ("PayKita",)))
     assert present <= facts, facts
     assert not {kind for kind, _ in facts} & absent, facts
+
+
+def test_the_timeline_names_the_report_that_made_it_an_incident() -> None:
+    members = [
+        BriefMention(f"x:{i}", "x", f"u{i}", _at(f"2026-03-10T08:{10 * i:02d}:00Z"), "OTP gak masuk", None, "id")
+        for i in range(5)
+    ]
+    lexicon = build_lexicon(BriefSettings())
+    by_count = build_brief(members, lexicon, BriefSettings(), min_authors=3).timeline
+    assert by_count.became_incident.ref == "x:2" and by_count.first_report.ref == "x:0"
+    raised = build_brief(members, lexicon, BriefSettings(), raised_at=_at("2026-03-10T08:35:00Z")).timeline
+    assert raised.became_incident.ref == "x:3"  # the grouping raised it later (its usual level was higher)
+    assert by_count.peak_reports == 5 and [n for _, n in by_count.per_hour] == [5]

@@ -119,7 +119,7 @@ def export_rows(
         if briefs is not None:
             from monitor.incidents.brief.read import from_export_members
 
-            brief = briefs.build(from_export_members(mentions), row.category or "other")
+            brief = briefs.build(from_export_members(mentions), row.category or "other", row.raised_at)
             record["brief"] = brief.to_dict() if brief is not None else None
         out.append(record)
     return out
@@ -145,7 +145,7 @@ def show_incident(session: Session, incident_id: str, briefs: BriefContext | Non
     if briefs is not None:
         from monitor.incidents.brief.read import from_export_members
 
-        brief = briefs.build(from_export_members(members), row.category or "other")
+        brief = briefs.build(from_export_members(members), row.category or "other", row.raised_at)
     lines = [f"{row.id}  {brief.title if brief is not None else row.title}"]
     facts = [
         ("status", row.status + (f" → merged into {row.merged_into}" if row.merged_into else "")),

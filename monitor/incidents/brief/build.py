@@ -85,7 +85,7 @@ class Report:
 class Timeline:
     first_report: Report
     became_incident: Report | None
-    """The report from the min_authors-th distinct person."""
+    """The last report at or before the incident was raised (else the one from the min_authors-th person)."""
     last_report: Report
     peak_hour: str
     peak_reports: int
@@ -121,10 +121,12 @@ class Brief:
         return asdict(self)
 
 
+def _utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)  # stored times are UTC
+
+
 def _iso(dt: datetime) -> str:
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)  # stored times are UTC
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc(dt).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def safe_url(url: str | None) -> str | None:
@@ -159,15 +161,19 @@ def _sample(members: Sequence[BriefMention], limit: int) -> Sequence[BriefMentio
     return [members[round(i * step)] for i in range(limit)]
 
 
-def _timeline(members: Sequence[BriefMention], min_authors: int) -> Timeline:
+def _timeline(members: Sequence[BriefMention], min_authors: int, raised_at: datetime | None) -> Timeline:
     per_hour: Counter[datetime] = Counter(m.created_at.replace(minute=0, second=0, microsecond=0) for m in members)
-    seen: set[tuple[str, str]] = set()
     became = None
-    for m in members:
-        seen.add(m.person)
-        if len(seen) >= min_authors:
-            became = m
-            break
+    if raised_at is not None:  # the grouping's own word: the last report at or before it raised the incident
+        raised = raised_at if raised_at.tzinfo else raised_at.replace(tzinfo=UTC)
+        became = next((m for m in reversed(members) if _utc(m.created_at) <= raised), None)
+    if became is None:
+        seen: set[tuple[str, str]] = set()
+        for m in members:
+            seen.add(m.person)
+            if len(seen) >= min_authors:
+                became = m
+                break
     peak_hour, peak = min(per_hour.items(), key=lambda hc: (-hc[1], hc[0]))
     first, last = members[0], members[-1]
     hours: list[tuple[str, int]] = []
@@ -243,8 +249,12 @@ def build_brief(
     settings: BriefSettings,
     category: str = "other",
     min_authors: int = 3,
+    raised_at: datetime | None = None,
 ) -> Brief | None:
-    """The brief of an incident from its member reports (any order). None for an incident with no members."""
+    """The brief of an incident from its member reports (any order). None for an incident with no members.
+
+    `raised_at`: when the grouping made it an incident (the timeline names the report then); without it, the
+    report from the `min_authors`-th distinct person."""
     if not members:
         return None
     ordered = sorted(members, key=lambda m: (m.created_at, m.platform, m.ref))
@@ -311,7 +321,7 @@ def build_brief(
         people=len({m.person for m in ordered}),
         read=len(read),
         facts=listed,
-        timeline=_timeline(ordered, min_authors),
+        timeline=_timeline(ordered, min_authors, raised_at),
         quotes=_quotes(read, persons, facts_of, settings.quotes, top),
         first_reports=[_report(m) for m in ordered[: settings.first_links]],
     )

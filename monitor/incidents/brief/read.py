@@ -25,8 +25,10 @@ class BriefContext:
     lexicon: Lexicon
     min_authors: int = 3
 
-    def build(self, members: Sequence[BriefMention], category: str = "other") -> Brief | None:
-        return build_brief(members, self.lexicon, self.settings, category, self.min_authors)
+    def build(
+        self, members: Sequence[BriefMention], category: str = "other", raised_at: datetime | None = None
+    ) -> Brief | None:
+        return build_brief(members, self.lexicon, self.settings, category, self.min_authors, raised_at)
 
 
 def brief_context(settings: Settings) -> BriefContext:
@@ -103,9 +105,9 @@ def from_export_members(members: Sequence[Mapping[str, Any]]) -> list[BriefMenti
 
 
 def briefs_for(
-    session: Session, incidents: Iterable[tuple[str, str]], context: BriefContext
+    session: Session, incidents: Iterable[tuple[str, str, datetime | None]], context: BriefContext
 ) -> dict[str, Brief | None]:
-    """`incidents`: (id, category) pairs."""
-    pairs = list(incidents)
-    members = load_members(session, [i for i, _ in pairs])
-    return {i: context.build(members[i], category) for i, category in pairs}
+    """`incidents`: (id, category, raised_at) triples."""
+    triples = list(incidents)
+    members = load_members(session, [i for i, _, _ in triples])
+    return {i: context.build(members[i], category, raised) for i, category, raised in triples}
