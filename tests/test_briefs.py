@@ -158,6 +158,8 @@ def test_the_sample_titles_in_english_and_indonesian(cli, sample_db: str, tmp_pa
         "OTP codes not arriving at login",
         "QRIS payments failing after update 5.2",
     ]
+    fillers = {"hour", "hours", "money", "2x24", "jam", "duit", "uang", "min", "complaints"}
+    assert not {w.lower() for t in titles[CONFIG] for w in t.split()} & fillers
     assert titles[str(tmp_path / "id.yaml")] == [
         "Kode OTP tidak masuk saat login",
         "Pembayaran QRIS gagal setelah update 5.2",
