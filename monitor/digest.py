@@ -213,6 +213,7 @@ def _incidents(
 ) -> list[DigestIncident]:
     from monitor.incidents.brief.build import BriefMention
     from monitor.incidents.brief.read import brief_context
+    from monitor.incidents.brief.text import headline
 
     briefs = brief_context(settings)
     rows = session.scalars(
@@ -258,7 +259,7 @@ def _incidents(
         result.append(
             DigestIncident(
                 id=row.id,
-                title=f"{brief.title} — {row.category}",
+                title=headline((row.summary or {}).get("kind", "text"), row.title, f"{brief.title} — {row.category}"),
                 category=row.category,
                 status=row.status,
                 urgency=row.urgency,

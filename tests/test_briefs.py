@@ -444,3 +444,23 @@ def test_the_timeline_names_the_report_that_made_it_an_incident() -> None:
     raised = build_brief(members, lexicon, BriefSettings(), raised_at=_at("2026-03-10T08:35:00Z")).timeline
     assert raised.became_incident.ref == "x:3"  # the grouping raised it later (its usual level was higher)
     assert by_count.peak_reports == 5 and [n for _, n in by_count.per_hour] == [5]
+
+
+def test_a_burst_keeps_saying_it_is_one() -> None:
+    members = [
+        BriefMention(f"x:{i}", "x", f"u{i}", _at(f"2026-03-10T08:{i:02d}:00Z"), t)
+        for i, t in enumerate(["top up gagal terus", "topup failed again", "top up error, saldo gak masuk"])
+    ]
+    brief = build_brief(members, build_lexicon(BriefSettings()), BriefSettings()).to_dict()
+    record = {
+        "id": "B-1",
+        "kind": "burst",
+        "title": "Burst: 9 payment_billing complaints in one hour (usually 1)",
+        "size": 3,
+        "authors": 3,
+        "platforms": ["x"],
+        "brief": brief,
+    }
+    heading = render([record]).splitlines()[2]
+    assert heading == f"## Burst: 9 payment\\_billing complaints in one hour \\(usually 1\\) — {brief['title']}"
+    assert brief["title"] == "Top-ups failing"

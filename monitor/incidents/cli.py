@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
+from monitor.incidents.brief.read import BriefContext, from_export_members
+from monitor.incidents.brief.text import brief_lines, headline
 from monitor.mention_io import format_timestamp
 from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, MentionRow
-
-if TYPE_CHECKING:
-    from monitor.incidents.brief.read import BriefContext
 
 CANDIDATE = "candidate"
 TEXT_WIDTH = 100
@@ -117,8 +116,6 @@ def export_rows(
         record["mention_ids"] = [f"{m['platform']}:{m['id']}" for m in mentions]
         record["mentions"] = mentions
         if briefs is not None:
-            from monitor.incidents.brief.read import from_export_members
-
             brief = briefs.build(from_export_members(mentions), row.category or "other", row.raised_at)
             record["brief"] = brief.to_dict() if brief is not None else None
         out.append(record)
@@ -143,10 +140,8 @@ def show_incident(session: Session, incident_id: str, briefs: BriefContext | Non
     members = _members(session, [row.id])[row.id]
     brief = None
     if briefs is not None:
-        from monitor.incidents.brief.read import from_export_members
-
         brief = briefs.build(from_export_members(members), row.category or "other", row.raised_at)
-    lines = [f"{row.id}  {brief.title if brief is not None else row.title}"]
+    lines = [f"{row.id}  {headline(record['kind'], row.title, brief.title) if brief is not None else row.title}"]
     facts = [
         ("status", row.status + (f" → merged into {row.merged_into}" if row.merged_into else "")),
         ("kind", record["kind"]),
@@ -172,8 +167,6 @@ def show_incident(session: Session, incident_id: str, briefs: BriefContext | Non
     width = max(len(k) for k, _ in facts)
     lines += [f"  {k.ljust(width)}  {v}" for k, v in facts]
     if brief is not None:
-        from monitor.incidents.brief.text import brief_lines
-
         lines.append("")
         lines += brief_lines(brief)
     lines.append("")

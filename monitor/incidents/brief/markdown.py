@@ -51,6 +51,8 @@ def _fact_line(kind: str, values: list[Mapping[str, Any]]) -> str:
 def render_incident(record: Mapping[str, Any]) -> str:
     brief = record.get("brief") or {}
     title = brief.get("title") or record.get("title") or record["id"]
+    if brief.get("title") and record.get("kind") == "burst":  # a burst keeps saying it is one
+        title = f"{record.get('title')} — {title}"
     lines = [f"## {inert(title)}", ""]
     lines.append(
         f"`{inert(record['id'])}` · {inert(record.get('category'))} · {inert(record.get('urgency'))} · "

@@ -8,6 +8,11 @@ from monitor.incidents.brief.extract import clean
 QUOTE_WIDTH = 200
 
 
+def headline(kind: str, title: str, brief_title: str) -> str:
+    """What a person reads first: the brief's title; a burst keeps saying it is one ("Burst: 12 … — …")."""
+    return f"{title} — {brief_title}" if kind == "burst" else brief_title
+
+
 def _when(iso: str) -> str:
     return iso.replace("T", " ").replace("Z", " UTC")
 
