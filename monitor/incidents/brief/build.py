@@ -222,7 +222,7 @@ def _quotes(
     def gain(i: int, covered: set[Fact], langs: set[str], platforms: set[str]) -> tuple[float, int]:
         m = read[i]
         new = len((facts_of[i] & top) - covered)
-        score = 3 * new + 2 * ((m.lang or "und") not in langs) + (m.platform not in platforms)
+        score: float = 3 * new + 2 * ((m.lang or "und") not in langs) + (m.platform not in platforms)
         score -= max(0, len(m.text) - QUOTE_CHARS) / 400  # long rants quote badly
         return (-score, i)
 
