@@ -464,3 +464,24 @@ def test_a_burst_keeps_saying_it_is_one() -> None:
     heading = render([record]).splitlines()[2]
     assert heading == f"## Burst: 9 payment\\_billing complaints in one hour \\(usually 1\\) — {brief['title']}"
     assert brief["title"] == "Top-ups failing"
+
+
+def test_a_5000_member_brief_stays_cheap() -> None:
+    """A guard against accidental quadratic work, not the speed figure (bench/bench_briefs.py measures that)."""
+    import time
+
+    texts = [
+        "QRIS gagal di Tebet abis update 5.{i}, saldo kepotong {i}8rb 'transaksi gagal'",
+        "PayKita QRIS payment failed in Kemang on 5.{i}, Rp {i}5,000 gone, iPhone 1{i}",
+        "qris error terus, android 1{i}, telkomsel, nomor 0812-3456-{i}{i}{i}{i}",
+    ]
+    members = [
+        BriefMention(f"x:{n}", "x", f"u{n}", _at("2026-03-10T08:00:00Z"), texts[n % 3].format(i=n % 10))
+        for n in range(5000)
+    ]
+    settings = BriefSettings(max_members=5000)
+    lexicon = build_lexicon(settings)
+    start = time.process_time()
+    brief = build_brief(members, lexicon, settings)
+    assert brief is not None and brief.read == 5000
+    assert time.process_time() - start < 2.0
