@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from classifiers.settings import ClassifierSettings
 from connectors.base import BrandFilter
 from monitor.durations import Duration
+from monitor.incidents.brief.settings import BriefSettings
 from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.replies.settings import ReplySettings
 
@@ -113,6 +114,7 @@ class Settings(BaseModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    briefs: BriefSettings = Field(default_factory=BriefSettings)
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     """Folder of the config file: relative paths in it are relative to here."""
