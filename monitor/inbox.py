@@ -297,7 +297,10 @@ def facet_counts(session: Session, f: InboxFilter) -> FacetCounts:
         for combo in combos:
             if matches(combo, name):
                 counter[combo[index]] += combo[-1]
-        by[name] = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+        if name == "urgency":
+            by[name] = sorted(counter.items(), key=lambda kv: -Urgency(kv[0]).rank)
+        else:
+            by[name] = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
     total = sum(c[-1] for c in combos if matches(c, ""))
     status_counts = dict(by["status"])
     by["status_groups"] = [(key, sum(status_counts.get(s, 0) for s in STATUS_CHOICES[key])) for key in ("todo", "open")]

@@ -183,7 +183,11 @@ def create_app(app: App) -> Starlette:
 
         return Route(path, gate(web, endpoint), methods=methods)
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
     routes = [
+        Route("/favicon.ico", favicon),
         *(route(path, handler, methods) for path, handler, methods in (*pages.ROUTES, *actions.ROUTES)),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
