@@ -43,7 +43,9 @@ def users_group() -> None:
 
 def _password(prompt: bool, from_stdin: bool) -> str:
     if from_stdin:
-        value = click.get_text_stream("stdin").readline().rstrip("\n")
+        import sys
+
+        value = sys.stdin.readline().rstrip("\n")
         if not value:
             raise UserError("no password on stdin")
         return value
