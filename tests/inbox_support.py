@@ -60,17 +60,18 @@ def cli(*args: str, stdin: str | None = None) -> int:
         sys.stdin = old
 
 
-def prepare(tmp: Path, db: str, page_size: int = 20) -> Site:
+def prepare(tmp: Path, db: str, page_size: int = 20, hostile: bool = True) -> Site:
     config = tmp / "config.yaml"
     config.write_text(f"storage:\n  url: {db}\nbrand:\n  name: PayKita\nweb:\n  page_size: {page_size}\n")
     base = ("--config", str(config))
     assert cli(*base, "import", str(SAMPLE)) == 0
-    hostile = tmp / "hostile.jsonl"
-    hostile.write_text("".join(json.dumps(r) + "\n" for r in hostile_records()))
-    assert cli(*base, "import", str(hostile)) == 0
-    # whatever the model thought, these two are complaints at the top of the inbox
-    for ref in ("x:666000001", "x:666000002"):
-        assert cli(*base, "label", ref, "--complaint", "--urgency", "critical") == 0
+    if hostile:
+        path = tmp / "hostile.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in hostile_records()))
+        assert cli(*base, "import", str(path)) == 0
+        # whatever the model thought, these two are complaints at the top of the inbox
+        for ref in ("x:666000001", "x:666000002"):
+            assert cli(*base, "label", ref, "--complaint", "--urgency", "critical") == 0
     for name, role in (("ana", "agent"), ("budi", "agent"), ("vera", "viewer")):
         assert cli(*base, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n") == 0
     return Site(url="", db=db, config=config)
@@ -152,5 +153,27 @@ def mention_state(site: Site, ref: str) -> tuple[str | None, list[tuple[str, str
                 .order_by(StatusChangeRow.id)
             ).all()
             return row.status, [tuple(h) for h in history]
+    finally:
+        database.dispose()
+
+
+def _status_by_pk(site: Site, pk: int) -> tuple[str | None, str | None]:
+    """A mention's status and who set it last."""
+    from sqlalchemy import select
+
+    from monitor.storage import open_database
+    from monitor.storage.schema import MentionRow, StatusChangeRow
+
+    database = open_database(site.db)
+    try:
+        with database.session() as session:
+            row = session.get(MentionRow, pk)
+            who = session.scalar(
+                select(StatusChangeRow.user_name)
+                .where(StatusChangeRow.mention_pk == pk)
+                .order_by(StatusChangeRow.id.desc())
+                .limit(1)
+            )
+            return (row.status if row else None), who
     finally:
         database.dispose()

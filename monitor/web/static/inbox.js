@@ -77,7 +77,8 @@
   var form = document.getElementById("draft-form");
   var text = document.getElementById("draft-text");
   if (form && text) {
-    if (window.location.hash === "#draft") text.focus();
+    // after load: the browser's own jump to #draft comes after the deferred script and would keep the focus
+    if (window.location.hash === "#draft") window.addEventListener("load", function () { text.focus(); });
     var timer = null;
     var lengthLine = document.getElementById("lint-length");
     var list = document.getElementById("lint-problems");
