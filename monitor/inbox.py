@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
 from monitor.models import Status, Urgency
-from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, MentionRow, ReplyDraftRow
+from monitor.storage.schema import (
+    ClassificationRow,
+    IncidentMemberRow,
+    IncidentRow,
+    MentionRow,
+    ReplyDraftRow,
+    StatusChangeRow,
+)
 
 STATUS_CHOICES = {
     "todo": (Status.NEW.value, Status.ACKNOWLEDGED.value),
@@ -145,7 +152,9 @@ def _base(stmt: Select[Any], f: InboxFilter, *, facets: bool) -> Select[Any]:
             if value is not None:
                 stmt = stmt.where(column == value)
     else:
-        stmt = stmt.where(MentionRow.status.is_not(None))
+        # The counts cover the open complaints and the chosen status; counting every complaint ever
+        # resolved would cost a scan of the whole history on every page.
+        stmt = stmt.where(MentionRow.status.in_(sorted({*STATUS_CHOICES["open"], *STATUS_CHOICES[f.status]})))
     return stmt
 
 
@@ -255,6 +264,20 @@ def inbox_page(
         last = rows[-1]
         next_cursor = Cursor(int(last[-1]), last[5], last[0]).encode()
     return InboxPage(items, next_cursor, f, now)
+
+
+def status_versions(session: Session, pks: list[int]) -> dict[int, int]:
+    """`monitor.review.status_version` of many mentions in one query."""
+    if not pks:
+        return {}
+    found = dict(
+        session.execute(
+            select(StatusChangeRow.mention_pk, func.max(StatusChangeRow.id))
+            .where(StatusChangeRow.mention_pk.in_(pks))
+            .group_by(StatusChangeRow.mention_pk)
+        ).all()
+    )
+    return {pk: found.get(pk, 0) for pk in pks}
 
 
 @dataclass

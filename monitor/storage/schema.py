@@ -70,8 +70,8 @@ class MentionRow(Base):
         UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external_id"),
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_status", "status"),
-        # The review inbox: open complaints, oldest first, paged by (created_at, pk).
-        Index("ix_mentions_status_created_at", "status", "created_at", "pk"),
+        # The review inbox: open complaints, oldest first, paged by (created_at, pk); covering its facets.
+        Index("ix_mentions_inbox", "status", "created_at", "pk", "platform"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -102,7 +102,8 @@ class ClassificationRow(Base):
     __tablename__ = "classifications"
     __table_args__ = (
         Index("ix_classifications_complaint_urgency", "is_complaint", "urgency"),
-        Index("ix_classifications_urgency_category", "urgency", "category"),
+        # The review inbox's join and facet counts, read from the index alone.
+        Index("ix_classifications_inbox", "mention_pk", "is_complaint", "urgency", "category", "lang"),
     )
 
     mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True)

@@ -16,10 +16,10 @@ from starlette.responses import Response
 
 from monitor.charts import Bar, column_chart
 from monitor.errors import UserError
-from monitor.inbox import InboxFilter, facet_counts, inbox_page, parse_filter
+from monitor.inbox import InboxFilter, facet_counts, inbox_page, parse_filter, status_versions
 from monitor.models import Status, Urgency
 from monitor.overview import build_overview
-from monitor.review import INCIDENT_STATUSES, classification_of, draft_version, find_incident, lint_text, status_version
+from monitor.review import INCIDENT_STATUSES, classification_of, draft_version, find_incident, lint_text
 from monitor.storage.repository import mention_from_row, mention_ref
 from monitor.storage.schema import (
     IncidentMemberRow,
@@ -61,7 +61,7 @@ async def inbox(web: Web, request: Request) -> Response:
             session, f, now, after=params.get("after") or None, size=settings.web.page_size,
             follow_up=settings.digest.follow_up_for,
         )  # fmt: skip
-        versions = {item.pk: status_version(session, item.pk) for item in page.items}
+        versions = status_versions(session, [item.pk for item in page.items])
         incidents = session.execute(
             select(IncidentRow.id, IncidentRow.title).where(IncidentRow.merged_into.is_(None),
                                                            IncidentRow.status.in_(INCIDENT_STATUSES))
