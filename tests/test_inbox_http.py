@@ -318,3 +318,32 @@ def test_users_cli_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     assert cli("--db", db, "users", "list") == 0
     assert capsys.readouterr().out == "sari\tviewer\n"
+
+
+@pytest.mark.slow
+def test_usable_while_the_pipeline_writes(site: Site, agent: httpx.Client, tmp_path: Path) -> None:
+    """The daemon and the inbox share the database: pages and changes keep working during an import."""
+    import threading
+
+    from tests.inbox_support import SAMPLE
+
+    shifted = tmp_path / "more.jsonl"
+    with SAMPLE.open(encoding="utf-8") as source, shifted.open("w", encoding="utf-8") as out:
+        for line in source:
+            record = json.loads(line)
+            record["id"] = "again-" + str(record["id"])
+            out.write(json.dumps(record) + "\n")
+    codes: list[int] = []
+    importer = threading.Thread(target=lambda: codes.append(cli("--config", str(site.config), "import", str(shifted))))
+    importer.start()
+    statuses = []
+    while importer.is_alive() or len(statuses) < 5:
+        html = agent.get("/?status=todo").text
+        statuses.append(agent.get("/overview").status_code)
+        first = rows(html)[-1]
+        changed = agent.post(f"/m/{first['pk']}/status", headers={"accept": "application/json"},
+                             data={"status": "acknowledged", "version": first["version"], "csrf": csrf_of(html)})
+        statuses.append(changed.status_code)
+    importer.join()
+    assert codes == [0]
+    assert set(statuses) == {200}

@@ -135,7 +135,7 @@ def gate(web: Web, handler: Handler) -> Handler:
                               "(missing or wrong CSRF token). Reload the page and try again.")  # fmt: skip
         if not path.startswith(PUBLIC):
             if user is None:
-                if request.method == "GET":
+                if request.method in ("GET", "HEAD"):
                     return RedirectResponse("/login?" + urlencode({"next": str(request.url.path)}), 303)
                 return _error(web, request, 401, "Log in first.")
             if request.method == "POST" and not user.can_change and path not in ANY_ROLE_POSTS:
