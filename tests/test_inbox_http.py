@@ -347,3 +347,29 @@ def test_usable_while_the_pipeline_writes(site: Site, agent: httpx.Client, tmp_p
     importer.join()
     assert codes == [0]
     assert set(statuses) == {200}
+
+
+def test_odd_requests_get_clear_errors_not_crashes(site: Site, agent: httpx.Client) -> None:
+    html = agent.get("/").text
+    token = csrf_of(html)
+    pk = rows(html)[0]["pk"]
+    huge = agent.post(f"/m/{pk}/draft", data={"text": "x" * 100_000, "version": "v", "csrf": token})
+    assert huge.status_code == 413
+    upload = agent.post(f"/m/{pk}/status", data={"csrf": token}, files={"status": ("a.txt", b"dismissed")})
+    assert upload.status_code == 400
+    for path, data in (
+        (f"/m/{pk}/status", {"status": "<b>gone</b>"}),
+        (f"/m/{pk}/status", {"status": "dismissed", "version": "abc"}),
+        ("/bulk", {"item": "1; DROP TABLE mentions", "action": "status:dismissed"}),
+        ("/bulk", {"item": f"{pk}@0", "action": "explode"}),
+        (f"/m/{pk}/label", {"verdict": "maybe"}),
+        (f"/m/{pk}/label", {"verdict": "not-complaint", "urgency": "critical"}),
+        ("/incidents/NOPE/status", {"status": "resolved"}),
+        ("/incidents/NOPE/drop", {"mention": "x"}),
+    ):
+        response = agent.post(path, data={**data, "csrf": token})
+        assert response.status_code == 400, (path, response.status_code)
+        assert "<b>gone</b>" not in response.text
+    assert agent.get("/incidents/%3Cscript%3E").status_code == 400
+    assert agent.get("/nowhere").status_code == 404
+    assert agent.get("/").status_code == 200  # still serving
