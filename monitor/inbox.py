@@ -332,3 +332,46 @@ def facet_counts(session: Session, f: InboxFilter) -> FacetCounts:
 
 def with_filter(f: InboxFilter, **changes: Any) -> InboxFilter:
     return replace(f, **changes)
+
+
+@dataclass
+class Waiting:
+    items: list[InboxItem]
+    total: int
+
+
+def still_waiting(session: Session, now: datetime, follow_up: Any, limit: int = 500) -> Waiting:
+    """Complaints still `new` past their urgency's follow-up time, longest waiting first (at most `limit`
+    shown; `total` counts them all)."""
+    conditions = []
+    for urgency in Urgency:
+        if urgency is Urgency.NONE:
+            continue
+        due = now - follow_up(urgency.value)
+        conditions.append(and_(ClassificationRow.urgency == urgency.value, MentionRow.created_at <= due))
+    base = _base(select(func.count()).select_from(MentionRow), InboxFilter(status="new"), facets=True).where(
+        or_(*conditions)
+    )
+    total = session.scalar(base) or 0
+    f = InboxFilter(status="new")
+    stmt = _base(
+        select(
+            MentionRow.pk, MentionRow.platform, MentionRow.external_id, MentionRow.author,
+            func.substr(MentionRow.text, 1, TEXT_PREVIEW + 1), MentionRow.created_at, MentionRow.status,
+            ClassificationRow.urgency, ClassificationRow.category, ClassificationRow.lang,
+            ClassificationRow.complaint_score,
+        ),
+        f,
+        facets=True,
+    ).where(or_(*conditions)).order_by(MentionRow.created_at, MentionRow.pk).limit(limit)  # fmt: skip
+    items = []
+    for pk, platform, ext, author, text, created, status, urgency, category, lang, score in session.execute(stmt):
+        items.append(
+            InboxItem(
+                pk=pk, ref=f"{platform}:{ext}", platform=platform, author=author,
+                text=text if len(text) <= TEXT_PREVIEW else text[: TEXT_PREVIEW - 1] + "…",
+                created_at=created, status=status, urgency=urgency, category=category, lang=lang, score=score,
+                waited=max(now - created, timedelta(0)), reply_ok=None, overdue=True,
+            )
+        )  # fmt: skip
+    return Waiting(items, total)

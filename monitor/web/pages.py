@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from monitor.charts import Bar, column_chart
 from monitor.errors import UserError
-from monitor.inbox import InboxFilter, facet_counts, inbox_page, parse_filter, status_versions
+from monitor.inbox import facet_counts, inbox_page, parse_filter, status_versions, still_waiting
 from monitor.models import Status, Urgency
 from monitor.overview import build_overview
 from monitor.review import INCIDENT_STATUSES, classification_of, draft_version, find_incident, lint_text
@@ -145,10 +145,8 @@ async def waiting(web: Web, request: Request) -> Response:
 
     def work(session: Session) -> dict[str, Any]:
         now = _now(session)
-        page = inbox_page(session, InboxFilter(status="new"), now, size=5000, follow_up=settings.digest.follow_up_for)
-        overdue = [i for i in page.items if i.overdue]
-        overdue.sort(key=lambda i: (i.created_at, i.pk))
-        return {"items": overdue, "now": now}
+        found = still_waiting(session, now, settings.digest.follow_up_for)
+        return {"items": found.items, "total": found.total, "now": now}
 
     data = await web.db(work)
     times = [(u, settings.digest.follow_up_for(u)) for u in ("critical", "high", "medium", "low")]
