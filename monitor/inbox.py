@@ -150,7 +150,10 @@ def _base(stmt: Select[Any], f: InboxFilter, *, facets: bool) -> Select[Any]:
             (ClassificationRow.lang, f.lang),
         ):
             if value is not None:
-                stmt = stmt.where(column == value)
+                # Compared through coalesce() so no index on the column is used: the open complaints
+                # (the status index) are the small set to start from, not every high-urgency
+                # complaint ever stored, which the planners otherwise prefer.
+                stmt = stmt.where(func.coalesce(column, "") == value)
     else:
         # The counts cover the open complaints and the chosen status; counting every complaint ever
         # resolved would cost a scan of the whole history on every page.
@@ -211,16 +214,8 @@ def inbox_page(
 ) -> InboxPage:
     """One page of the inbox. `follow_up(urgency) -> timedelta` marks the overdue ones."""
     rank = urgency_rank()
-    stmt = _base(
-        select(
-            MentionRow.pk, MentionRow.platform, MentionRow.external_id, MentionRow.author,
-            func.substr(MentionRow.text, 1, TEXT_PREVIEW + 1), MentionRow.created_at, MentionRow.status,
-            ClassificationRow.urgency, ClassificationRow.category, ClassificationRow.lang,
-            ClassificationRow.complaint_score, rank.label("rank"),
-        ),
-        f,
-        facets=True,
-    )  # fmt: skip
+    # First the page's keys, from the covering indexes alone (no text is read for rows not shown)…
+    stmt = _base(select(MentionRow.pk, MentionRow.created_at, rank.label("rank")), f, facets=True)
     if after:
         c = Cursor.decode(after)
         stmt = stmt.where(
@@ -231,10 +226,25 @@ def inbox_page(
             )
         )
     stmt = stmt.order_by(rank.desc(), MentionRow.created_at, MentionRow.pk).limit(size + 1)
-    rows = session.execute(stmt).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    pks = [r[0] for r in rows]
+    keys = session.execute(stmt).all()
+    more = len(keys) > size
+    keys = keys[:size]
+    pks = [k[0] for k in keys]
+    # …then those rows.
+    details = {
+        row[0]: row
+        for row in session.execute(
+            select(
+                MentionRow.pk, MentionRow.platform, MentionRow.external_id, MentionRow.author,
+                func.substr(MentionRow.text, 1, TEXT_PREVIEW + 1), MentionRow.created_at, MentionRow.status,
+                ClassificationRow.urgency, ClassificationRow.category, ClassificationRow.lang,
+                ClassificationRow.complaint_score,
+            )
+            .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
+            .where(MentionRow.pk.in_(pks))
+        )
+    } if pks else {}  # fmt: skip
+    rows = [details[pk] for pk in pks if pk in details]
     incident_of: dict[int, str] = {}
     drafts: dict[int, bool] = {}
     if pks:
@@ -248,7 +258,7 @@ def inbox_page(
         drafts = dict(session.execute(select(ReplyDraftRow.mention_pk, ReplyDraftRow.ok).where(
             ReplyDraftRow.mention_pk.in_(pks))).all())  # fmt: skip
     items = []
-    for pk, platform, ext, author, text, created, status, urgency, category, lang, score, _ in rows:
+    for pk, platform, ext, author, text, created, status, urgency, category, lang, score in rows:
         waited = max(now - created, timedelta(0))
         items.append(
             InboxItem(
@@ -260,9 +270,9 @@ def inbox_page(
             )
         )  # fmt: skip
     next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        next_cursor = Cursor(int(last[-1]), last[5], last[0]).encode()
+    if more and keys:
+        last = keys[-1]
+        next_cursor = Cursor(int(last[2]), last[1], last[0]).encode()
     return InboxPage(items, next_cursor, f, now)
 
 
