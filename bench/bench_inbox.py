@@ -5,7 +5,8 @@
 
 Seeding (not timed): the first N mentions of bench/volume_stream at 20,000 a day (public EN/ID complaint
 tweets with synthetic authors, times and platforms), classified by the shipped model, stored with
-one reply draft per complaint and its status history. The newest `--open` complaints stay open
+one reply draft per complaint and its status history, then ANALYZE (PostgreSQL: VACUUM ANALYZE, as
+autovacuum would). The newest `--open` complaints stay open
 (`new`, one in five `acknowledged`); the older ones were closed (resolved or dismissed).
 
 Timed: `complaint-monitor serve` in its own process; each request is timed from this one over
@@ -119,8 +120,9 @@ def seed(url: str, mentions: int, open_complaints: int) -> dict[str, int]:
             ids = ",".join(map(str, acknowledged[i : i + 1000]))
             session.execute(text(f"UPDATE mentions SET status = 'acknowledged' WHERE pk IN ({ids})"))
     if database.engine.dialect.name == "postgresql":
+        # what autovacuum does to a live database; without it the status updates above leave dead index entries
         with database.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     else:
         with database.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
