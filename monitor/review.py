@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
@@ -326,9 +325,3 @@ def drop_member(session: Session, row: IncidentRow, mention: MentionRow, user: s
     _note(row, f"dropped {mention_ref(mention)}", user)
     _refresh_counts(session, row)
     session.flush()
-
-
-def parse_when(value: str) -> datetime:
-    from monitor.mention_io import parse_timestamp
-
-    return parse_timestamp(value)

@@ -376,3 +376,26 @@ def test_odd_requests_get_clear_errors_not_crashes(site: Site, agent: httpx.Clie
     assert agent.get("/incidents/%3Cscript%3E").status_code == 400
     assert agent.get("/nowhere").status_code == 404
     assert agent.get("/").status_code == 200  # still serving
+
+
+def test_incident_commands_share_the_pages_actions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.inbox_support import SAMPLE
+
+    db = f"sqlite:///{tmp_path / 'i.db'}"
+    assert cli("--db", db, "import", str(SAMPLE)) == 0
+    out = tmp_path / "incidents.json"
+    assert cli("--db", db, "incidents", "export", "--out", str(out)) == 0
+    incidents = json.loads(out.read_text())
+    first, second = incidents[0], incidents[1]
+    capsys.readouterr()
+    assert cli("--db", db, "incidents", "status", first["id"], "active") == 0
+    assert cli("--db", db, "incidents", "drop", first["id"], first["mention_ids"][0]) == 0
+    assert cli("--db", db, "incidents", "merge", first["id"], second["id"]) == 0
+    assert f"merged {second['id']} into {first['id']}" in capsys.readouterr().out
+    assert cli("--db", db, "incidents", "export", "--id", first["id"], "--out", str(out)) == 0
+    merged = json.loads(out.read_text())[0]
+    assert merged["status"] == "active"
+    assert first["mention_ids"][0] not in merged["mention_ids"]
+    assert set(second["mention_ids"]) <= set(merged["mention_ids"])
+    assert cli("--db", db, "incidents", "merge", first["id"], second["id"]) == 1
+    assert "already merged" in capsys.readouterr().err
