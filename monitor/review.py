@@ -147,7 +147,11 @@ def apply_label(
     label.labeled_by = user
     session.flush()
     before = status_version(session, row.pk)
+    draft = session.get(ReplyDraftRow, row.pk)
+    edited = (draft.text, draft.edited_by, draft.edited_at) if draft is not None and draft.edited_by else None
     pipeline.apply_label(session, row)
+    if edited is not None:
+        _keep_edited_draft(session, settings, row, *edited)
     if user is not None:
         # the pipeline recorded any status it changed; say who caused it
         session.execute(
@@ -156,6 +160,25 @@ def apply_label(
             .values(user_name=user)
         )
     return label
+
+
+def _keep_edited_draft(
+    session: Session, settings: Settings, row: MentionRow, text: str, by: str | None, at: object
+) -> None:
+    """A label re-drafts the reply; a draft a person wrote is kept (their words win, like a label over the
+    model) and only checked again against the corrected verdict."""
+    from monitor.incidents.visibility import open_incident_of
+
+    draft = session.get(ReplyDraftRow, row.pk)
+    if draft is None or row.classification is None or draft.text == text:
+        return
+    incident = open_incident_of(session, row.pk) is not None
+    _, _, problems = lint_text(
+        text, mention_from_row(row), classification_of(row.classification), settings, draft.lang, incident
+    )
+    draft.text, draft.ok, draft.problems = text, not problems, problems
+    draft.edited_by, draft.edited_at = by, at  # type: ignore[assignment]
+    session.flush()
 
 
 def label_summary(label: LabelRow) -> str:

@@ -399,3 +399,18 @@ def test_incident_commands_share_the_pages_actions(tmp_path: Path, capsys: pytes
     assert set(second["mention_ids"]) <= set(merged["mention_ids"])
     assert cli("--db", db, "incidents", "merge", first["id"], second["id"]) == 1
     assert "already merged" in capsys.readouterr().err
+
+
+def test_a_label_keeps_the_draft_a_person_wrote(site: Site, agent: httpx.Client) -> None:
+    html = agent.get("/?status=todo&urgency=high").text
+    pk = rows(html)[0]["pk"]
+    page = BeautifulSoup(agent.get(f"/m/{pk}").text, "html.parser")
+    version = page.select_one('#draft-form input[name="version"]')["value"]
+    mine = page.select_one("#draft-text").get_text() + " Terima kasih atas kesabaran Anda."
+    token = csrf_of(html)
+    assert agent.post(f"/m/{pk}/draft", data={"text": mine, "version": version, "csrf": token}).status_code == 303
+    assert agent.post(f"/m/{pk}/label", data={"urgency": "critical", "csrf": token}).status_code == 303
+    after = BeautifulSoup(agent.get(f"/m/{pk}").text, "html.parser")
+    assert after.select_one("#draft-text").get_text() == mine.strip()
+    assert "edited by ana" in after.select_one("#draft h2").get_text()
+    assert "labelled by ana" in after.get_text().lower()
