@@ -414,3 +414,16 @@ def test_a_label_keeps_the_draft_a_person_wrote(site: Site, agent: httpx.Client)
     assert after.select_one("#draft-text").get_text() == mine.strip()
     assert "edited by ana" in after.select_one("#draft h2").get_text()
     assert "labelled by ana" in after.get_text().lower()
+
+
+def test_password_guessing_is_slowed_down(site: Site) -> None:
+    client = httpx.Client(base_url=site.url)
+    token = csrf_of(client.get("/login").text)
+    codes = [
+        client.post("/login", data={"name": "vera", "password": f"guess {i}", "csrf": token}).status_code
+        for i in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+    locked = client.post("/login", data={"name": "vera", "password": PASSWORD, "csrf": token})
+    assert locked.status_code == 429 and "Too many failed logins" in locked.text
+    assert login(site, "ana").get("/").status_code == 200  # another name is not locked

@@ -65,12 +65,19 @@ def _version(value: str | None) -> int | None:
 
 
 async def login(web: Web, request: Request) -> Response:
-    name = form_value(request, "name", 200) or ""
+    name = (form_value(request, "name", 200) or "").strip()
     password = form_value(request, "password", 1000) or ""
-    user = await web.db(authenticate, name.strip(), password)
     target = _safe_next(form_value(request, "next", 2000))
+    address = request.client.host if request.client else "?"
+    wait = web.throttle.blocked_for(address, name)
+    if wait:
+        message = f"Too many failed logins for this name: try again in {int(wait // 60) + 1} minutes."
+        return web.render(request, "login.html.j2", 429, next=target, error=message)
+    user = await web.db(authenticate, name, password)
     if user is None:
+        web.throttle.failed(address, name)
         return web.render(request, "login.html.j2", 401, next=target, error="Wrong name or password.")
+    web.throttle.succeeded(address, name)
     request.session.clear()  # a fresh session (and CSRF token) at login
     request.session["user"] = user.name
     return RedirectResponse(target, 303)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from monitor.digest import _age, _safe_url, _when
 from monitor.errors import UserError
 from monitor.review import Conflict
 from monitor.web.security import SecurityHeaders, csrf_ok, csrf_token
+from monitor.web.throttle import LoginThrottle
 from monitor.web.users import User, current_user, session_secret
 from templates import TEMPLATES_DIR
 
@@ -44,6 +45,7 @@ class Web:
 
     app: App
     env: Environment
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     @property
     def settings(self) -> Any:
