@@ -427,3 +427,15 @@ def test_password_guessing_is_slowed_down(site: Site) -> None:
     locked = client.post("/login", data={"name": "vera", "password": PASSWORD, "csrf": token})
     assert locked.status_code == 429 and "Too many failed logins" in locked.text
     assert login(site, "ana").get("/").status_code == 200  # another name is not locked
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_login_never_redirects_off_site(site: Site, target: str) -> None:
+    client = httpx.Client(base_url=site.url)
+    page = client.get("/login", params={"next": target})
+    assert 'value="/"' in page.text or target not in page.text
+    response = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf": csrf_of(page.text),
+                                           "next": target})  # fmt: skip
+    assert response.status_code == 303 and response.headers["location"] == "/"
