@@ -79,7 +79,8 @@ class DigestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schedule: str = "0 8 * * *"
-    """When the daemon writes the digest: a crontab line (minute hour day month weekday)."""
+    """When the daemon writes the digest: a crontab line (minute hour day month weekday), or six fields with
+    seconds first. A fleet of daemons writes it once per scheduled time (monitor.fleet)."""
     timezone: str = "UTC"
     lookback: Duration = timedelta(hours=48)
     """Incidents and complaints newer than this (before the newest mention) are shown."""

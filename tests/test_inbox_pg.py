@@ -1,4 +1,4 @@
-"""The review inbox on PostgreSQL: migration 0003, the inbox query and its pages, and the changes."""
+"""The review inbox on PostgreSQL: migration 0005, the inbox query and its pages, and the changes."""
 
 from __future__ import annotations
 

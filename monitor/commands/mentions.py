@@ -60,7 +60,7 @@ def set_mention_status(app: App, mention_id: str, status: str, note: str | None)
     from monitor.review import change_status
     from monitor.storage.repository import find_mention
 
-    with app.database.session() as session:
+    with app.database.writing() as session:
         row = find_mention(session, mention_id)
         old = row.status or "(not flagged)"
         change_status(session, row, Status(status), note=note)

@@ -239,7 +239,7 @@ def label_command(app: App, mention_id: str, is_complaint: bool | None, urgency:
 
     change = LabelChange(is_complaint, urgency, category, note)
     check_label(change, app.settings)
-    with app.database.session() as session:
+    with app.database.writing() as session:
         row = find_mention(session, mention_id)
         label = apply_label(session, app.pipeline, app.settings, row, change)
         ref, summary = mention_ref(row), label_summary(label)

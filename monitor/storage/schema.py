@@ -7,6 +7,7 @@ mentions ─┬─ classifications   (one per mention, the latest verdict)
           └─ incident_members ── incidents
 cursors: where each connector left off.
 incident_checkpoints, incident_state: the incident engine's saved state (see monitor.incidents.store).
+daemons, connector_leases, job_runs: the fleet of `run` daemons (see monitor.fleet).
 
 Schema changes go through Alembic (monitor/storage/migrations); never edit a
 released migration, add a new one.
@@ -261,3 +262,53 @@ class IncidentStateRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DaemonRow(Base):
+    """One `complaint-monitor run` process: its heartbeat, and when it stopped cleanly (NULL while running)."""
+
+    __tablename__ = "daemons"
+
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """hostname:pid:random, unique per process."""
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_seconds: Mapped[float] = mapped_column(Float)
+    """How often it beats: `status` calls it silent after three missed beats."""
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ConnectorLeaseRow(Base):
+    """Which daemon polls a connector (`holder` until `expires_at`, wall clock), and how its last poll went.
+
+    A released or never-taken lease has holder NULL. The poll columns outlive the lease, so `status`
+    shows the last poll even when no daemon is running.
+    """
+
+    __tablename__ = "connector_leases"
+
+    connector: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_poll_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class JobRunRow(Base):
+    """A scheduled job's run (`job` at `scheduled_for`): the first daemon to insert the row runs it."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -3,8 +3,8 @@
 The two indexes cover the inbox's queries (open complaints by status and time, with the facets), so
 its page and counts read no table row.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 14:00:00
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 
 import monitor.storage.schema
 
-revision = '0003'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
