@@ -76,7 +76,7 @@ def status_command(app: App, incident_id: str, status: str) -> None:
     """Say an incident is emerging, active or resolved (the review inbox does the same)."""
     from monitor.review import find_incident, set_incident_status
 
-    with app.database.session() as session:
+    with app.database.writing() as session:
         row = find_incident(session, incident_id)
         old = row.status
         set_incident_status(session, row, status)
@@ -91,7 +91,7 @@ def merge_command(app: App, incident_id: str, other_id: str) -> None:
     """Fold OTHER_ID into INCIDENT_ID: its reports move over and its id points to INCIDENT_ID."""
     from monitor.review import find_incident, merge_incidents
 
-    with app.database.session() as session:
+    with app.database.writing() as session:
         moved = merge_incidents(session, find_incident(session, incident_id), find_incident(session, other_id))
     click.echo(f"merged {other_id} into {incident_id} ({moved} reports moved)")
 
@@ -105,7 +105,7 @@ def drop_command(app: App, incident_id: str, mention_id: str) -> None:
     from monitor.review import drop_member, find_incident
     from monitor.storage.repository import find_mention, mention_ref
 
-    with app.database.session() as session:
+    with app.database.writing() as session:
         row, mention = find_incident(session, incident_id), find_mention(session, mention_id)
         drop_member(session, row, mention)
         ref = mention_ref(mention)

@@ -63,7 +63,7 @@ def users_add(app: App, name: str, role: str, password_stdin: bool) -> None:
 
     check_name(name)
     password = _password(True, password_stdin)
-    with app.database.session() as session:
+    with app.database.writing() as session:
         add_user(session, name, role, password)
     click.echo(f"added {name} ({role})")
 
@@ -77,7 +77,7 @@ def users_passwd(app: App, name: str, password_stdin: bool) -> None:
     from monitor.web.users import set_password
 
     password = _password(True, password_stdin)
-    with app.database.session() as session:
+    with app.database.writing() as session:
         set_password(session, name, password)
     click.echo(f"password of {name} changed")
 
@@ -89,7 +89,7 @@ def users_remove(app: App, name: str) -> None:
     """Remove a user (their open sessions stop working)."""
     from monitor.web.users import remove_user
 
-    with app.database.session() as session:
+    with app.database.writing() as session:
         remove_user(session, name)
     click.echo(f"removed {name}")
 

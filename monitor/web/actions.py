@@ -73,7 +73,7 @@ async def login(web: Web, request: Request) -> Response:
     if wait:
         message = f"Too many failed logins for this name: try again in {int(wait // 60) + 1} minutes."
         return web.render(request, "login.html.j2", 429, next=target, error=message)
-    user = await web.db(authenticate, name, password)
+    user = await web.write(authenticate, name, password)  # a login may re-hash an old password
     if user is None:
         web.throttle.failed(address, name)
         return web.render(request, "login.html.j2", 401, next=target, error="Wrong name or password.")
@@ -99,7 +99,7 @@ async def set_status(web: Web, request: Request) -> Response:
         change_status(session, row, status, user=_user(request), note=note, expected_version=expected)
         return {"status": row.status, "version": status_version(session, pk)}
 
-    result = await web.db(work)
+    result = await web.write(work)
     if _wants_json(request):
         return JSONResponse(result)
     return RedirectResponse(_back(request, f"/m/{pk}"), 303)
@@ -120,7 +120,7 @@ async def label(web: Web, request: Request) -> Response:
     def work(session: Session) -> None:
         apply_label(session, web.app.pipeline, web.settings, _mention(session, pk), change, user=_user(request))
 
-    await web.db(work)
+    await web.write(work)
     return RedirectResponse(_back(request, f"/m/{pk}"), 303)
 
 
@@ -132,7 +132,7 @@ async def save_draft(web: Web, request: Request) -> Response:
     def work(session: Session) -> None:
         edit_draft(session, web.settings, _mention(session, pk), text, user=_user(request), expected_version=expected)
 
-    await web.db(work)
+    await web.write(work)
     return RedirectResponse(f"/m/{pk}#draft", 303)
 
 
@@ -196,7 +196,7 @@ async def bulk(web: Web, request: Request) -> Response:
                 conflicts.append(f"{row.platform}:{row.external_id}: {exc} (now {exc.theirs})")
         return done, conflicts
 
-    done, conflicts = await web.db(work)
+    done, conflicts = await web.write(work)
     if conflicts:
         return web.render(
             request, "error.html.j2", 409, status=409,
@@ -213,7 +213,7 @@ async def incident_status(web: Web, request: Request) -> Response:
     def work(session: Session) -> None:
         set_incident_status(session, find_incident(session, incident_id), status, user=_user(request))
 
-    await web.db(work)
+    await web.write(work)
     return RedirectResponse(f"/incidents/{incident_id}", 303)
 
 
@@ -225,7 +225,7 @@ async def incident_merge(web: Web, request: Request) -> Response:
         survivor, merged = find_incident(session, incident_id), find_incident(session, other)
         merge_incidents(session, survivor, merged, user=_user(request))
 
-    await web.db(work)
+    await web.write(work)
     return RedirectResponse(f"/incidents/{incident_id}", 303)
 
 
@@ -238,7 +238,7 @@ async def incident_drop(web: Web, request: Request) -> Response:
     def work(session: Session) -> None:
         drop_member(session, find_incident(session, incident_id), _mention(session, pk), user=_user(request))
 
-    await web.db(work)
+    await web.write(work)
     return RedirectResponse(f"/incidents/{incident_id}", 303)
 
 

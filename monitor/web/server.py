@@ -60,10 +60,20 @@ class Web:
         return HTMLResponse(html, status_code=status_code)
 
     async def db(self, work: Callable[..., Any], *args: Any) -> Any:
-        """Run `work(session, *args)` in one short transaction, off the event loop."""
+        """Run `work(session, *args)` in one short reading transaction, off the event loop."""
 
         def run() -> Any:
             with self.app.database.session() as session:
+                return work(session, *args)
+
+        return await run_in_threadpool(run)
+
+    async def write(self, work: Callable[..., Any], *args: Any) -> Any:
+        """`db` for a change: a writing transaction, which waits its turn with the daemon's batches
+        (`Database.writing`), so a change and a batch never interleave."""
+
+        def run() -> Any:
+            with self.app.database.writing() as session:
                 return work(session, *args)
 
         return await run_in_threadpool(run)
@@ -175,7 +185,7 @@ def create_app(app: App) -> Starlette:
     from monitor.web import actions, pages
 
     web = Web(app, _environment())
-    with app.database.session() as session:
+    with app.database.writing() as session:
         secret = session_secret(session)
     settings = app.settings.web
 
