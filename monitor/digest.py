@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from monitor.config import Settings
 from monitor.incidents.visibility import shown, text_incident
 from monitor.models import Status, Urgency
+from monitor.overview import Overview, build_overview
 from monitor.recurring import RecurringIssues, recurring_issues
 from monitor.storage.repository import mention_ref, newest_mention_time
 from monitor.storage.schema import (
@@ -115,6 +116,10 @@ class Digest:
     still_waiting: list[DigestMention]
     mentions_in_window: int
     complaints_in_window: int
+    overview: Overview | None = None
+    follow_up_overrides: list[tuple[str, timedelta]] = field(default_factory=list)
+    """Urgencies with their own follow-up time (digest.follow_up_by_urgency)."""
+    """The charts (inline SVG) the review inbox's overview shows; the HTML digest shows them too."""
 
     @property
     def is_empty(self) -> bool:
@@ -182,7 +187,7 @@ def build_digest(
         groups.append(UrgencyGroup(urgency.value, members[:cap], max(0, len(members) - cap)))
 
     waiting = sorted(
-        (i for i in items if i.status == Status.NEW.value and i.age >= settings.digest.follow_up),
+        (i for i in items if i.status == Status.NEW.value and i.age >= settings.digest.follow_up_for(i.urgency)),
         key=lambda i: (i.created_at, i.ref),
     )
 
@@ -205,6 +210,8 @@ def build_digest(
         still_waiting=waiting,
         mentions_in_window=mentions_in_window,
         complaints_in_window=len(recent),
+        overview=build_overview(session, settings.digest, as_of),
+        follow_up_overrides=sorted(settings.digest.follow_up_by_urgency.items(), key=lambda kv: -Urgency(kv[0]).rank),
     )
 
 

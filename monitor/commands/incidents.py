@@ -82,5 +82,49 @@ def show_command(app: App, incident_id: str) -> None:
         click.echo(show_incident(session, incident_id, briefs=brief_context(app.settings)))
 
 
+@incidents_group.command("status")
+@click.argument("incident_id")
+@click.argument("status", type=click.Choice(["emerging", "active", "resolved"]))
+@click.pass_obj
+def status_command(app: App, incident_id: str, status: str) -> None:
+    """Say an incident is emerging, active or resolved (the review inbox does the same)."""
+    from monitor.review import find_incident, set_incident_status
+
+    with app.database.writing() as session:
+        row = find_incident(session, incident_id)
+        old = row.status
+        set_incident_status(session, row, status)
+    click.echo(f"{incident_id}: {old} → {status}")
+
+
+@incidents_group.command("merge")
+@click.argument("incident_id")
+@click.argument("other_id")
+@click.pass_obj
+def merge_command(app: App, incident_id: str, other_id: str) -> None:
+    """Fold OTHER_ID into INCIDENT_ID: its reports move over and its id points to INCIDENT_ID."""
+    from monitor.review import find_incident, merge_incidents
+
+    with app.database.writing() as session:
+        moved = merge_incidents(session, find_incident(session, incident_id), find_incident(session, other_id))
+    click.echo(f"merged {other_id} into {incident_id} ({moved} reports moved)")
+
+
+@incidents_group.command("drop")
+@click.argument("incident_id")
+@click.argument("mention_id")
+@click.pass_obj
+def drop_command(app: App, incident_id: str, mention_id: str) -> None:
+    """Take a mention that does not belong out of an incident (MENTION_ID: platform:id)."""
+    from monitor.review import drop_member, find_incident
+    from monitor.storage.repository import find_mention, mention_ref
+
+    with app.database.writing() as session:
+        row, mention = find_incident(session, incident_id), find_mention(session, mention_id)
+        drop_member(session, row, mention)
+        ref = mention_ref(mention)
+    click.echo(f"dropped {ref} from {incident_id}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(incidents_group)

@@ -71,6 +71,8 @@ class MentionRow(Base):
         UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external_id"),
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_status", "status"),
+        # The review inbox: open complaints, oldest first, paged by (created_at, pk); covering its facets.
+        Index("ix_mentions_inbox", "status", "created_at", "pk", "platform"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -99,7 +101,11 @@ class MentionRow(Base):
 
 class ClassificationRow(Base):
     __tablename__ = "classifications"
-    __table_args__ = (Index("ix_classifications_complaint_urgency", "is_complaint", "urgency"),)
+    __table_args__ = (
+        Index("ix_classifications_complaint_urgency", "is_complaint", "urgency"),
+        # The review inbox's join and facet counts, read from the index alone.
+        Index("ix_classifications_inbox", "mention_pk", "is_complaint", "urgency", "category", "lang"),
+    )
 
     mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True)
     lang: Mapped[str] = mapped_column(String(10))
@@ -127,6 +133,8 @@ class LabelRow(Base):
     category: Mapped[str | None] = mapped_column(String(50), nullable=True)
     labeled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The review-inbox user who gave it; NULL from the CLI.
+    labeled_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class ReplyDraftRow(Base):
@@ -142,6 +150,9 @@ class ReplyDraftRow(Base):
     drafted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     # What the draft was made from (language, category, urgency, incident); unchanged inputs are not re-drafted.
     inputs: Mapped[str] = mapped_column(String(200), default="")
+    # Set when a person edited the draft in the review inbox.
+    edited_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class StatusChangeRow(Base):
@@ -153,6 +164,8 @@ class StatusChangeRow(Base):
     new_status: Mapped[str] = mapped_column(String(20))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who made the change (a review-inbox user); NULL for the pipeline and the CLI.
+    user_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class IncidentRow(Base):
@@ -218,6 +231,28 @@ class IncidentCheckpointRow(Base):
     position_external_id: Mapped[str] = mapped_column(String(200))
     state: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class UserRow(Base):
+    """A person who may use the review inbox (`complaint-monitor users add`)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))  # agent | viewer
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class WebSecretRow(Base):
+    """The review inbox's session-signing key, made once so sessions survive a restart."""
+
+    __tablename__ = "web_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class IncidentStateRow(Base):
