@@ -189,6 +189,9 @@ def _hourly(members: list[MentionRow], raised_at: datetime | None) -> Any:
 
 
 async def incident(web: Web, request: Request) -> Response:
+    from monitor.incidents.brief.read import brief_context
+    from monitor.incidents.cli import export_rows
+
     incident_id = request.path_params["incident_id"]
 
     def work(session: Session) -> dict[str, Any]:
@@ -207,8 +210,10 @@ async def incident(web: Web, request: Request) -> Response:
             .where(IncidentRow.status.in_(INCIDENT_STATUSES))
             .order_by(IncidentRow.last_seen.desc()).limit(100)
         ).all()  # fmt: skip
+        exported = export_rows(session, incident_id=row.id, briefs=brief_context(web.settings))
         return {
             "inc": row, "members": members, "chart": _hourly(members, row.raised_at),
+            "brief": exported[0].get("brief") if exported else None,
             "authors": len({(m.platform, m.author.lower()) for m in members}),
             "platforms": sorted({m.platform for m in members}), "others": others,
             "changes": list((row.summary or {}).get("changes", [])),
@@ -228,9 +233,13 @@ async def incident_export(web: Web, request: Request) -> Response:
     if fmt not in ("json", "csv"):
         raise UserError("export format: json or csv")
 
+    from monitor.incidents.brief.read import brief_context
+
+    briefs = brief_context(web.settings) if fmt == "json" else None
+
     def work(session: Session) -> list[dict[str, Any]]:
         statuses = None if incident_id else INCIDENT_STATUSES
-        return export_rows(session, status=statuses, incident_id=incident_id)
+        return export_rows(session, status=statuses, incident_id=incident_id, briefs=briefs)
 
     rows = await web.db(work)
     if incident_id and not rows:
