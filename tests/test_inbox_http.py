@@ -280,6 +280,7 @@ def test_incidents_pages_export_and_changes(site: Site, agent: httpx.Client, tmp
     assert len(ids) >= 2
     detail = agent.get(f"/incidents/{ids[0]}").text
     assert "<svg" in detail and "Reports per hour" in detail
+    assert 'id="brief"' in detail and "grouped as" in detail  # the incident brief (issue #17)
     exported = agent.get(f"/incidents/export.json?id={ids[0]}")
     out = tmp_path / "cli.json"
     assert cli("--config", str(site.config), "incidents", "export", "--id", ids[0], "--out", str(out)) == 0
