@@ -434,15 +434,15 @@ class Pipeline:
         fresh, stale = [], []
         for chunk in _chunks(sorted(memberships)):
             pairs = session.execute(
-                select(MentionRow, ClassificationRow, ReplyDraftRow.inputs)
+                select(MentionRow, ClassificationRow, ReplyDraftRow.inputs, ReplyDraftRow.edited_by)
                 .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
                 .outerjoin(ReplyDraftRow, ReplyDraftRow.mention_pk == MentionRow.pk)
                 .where(MentionRow.pk.in_(chunk))
                 .execution_options(populate_existing=True)
             ).all()
-            for row, classification_row, stored_inputs in pairs:
-                if not classification_row.is_complaint:
-                    continue
+            for row, classification_row, stored_inputs, edited_by in pairs:
+                if not classification_row.is_complaint or edited_by:
+                    continue  # a draft a person edited is theirs: the pipeline never replaces it
                 verdict = _classification_of(classification_row)
                 if row.pk in raised:
                     verdict = _floored(verdict, raised[row.pk])
