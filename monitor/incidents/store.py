@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,6 +70,9 @@ REPLAY_CHUNK = 2000
 CHECKPOINT_EVERY = 5000
 """Complaints between two checkpoints (a rebuild replays at most about this many)."""
 CHECKPOINT_KEEP = timedelta(days=30)
+FEATURES_KEPT = 10_000
+"""Stored complaints whose text features a process keeps once it has replayed them (a few MB; only
+replays fill it, so a single writer in time order keeps none)."""
 _IN_CHUNK = 500
 
 OrderKey = tuple[datetime, str, str]
@@ -133,6 +137,7 @@ class StoredIncidentAssigner:
         self.config = engine_config(settings, brand_terms)
         self._live: _Lineage | None = None
         self._recomputed: set[int] = set()
+        self._features: OrderedDict[int, tuple[str, TextFeatures]] = OrderedDict()
         self.rebuilds = 0
 
     # ---- reports -------------------------------------------------------------------------------
@@ -150,11 +155,14 @@ class StoredIncidentAssigner:
         category: str | None,
         urgency: str | None,
         feats: TextFeatures | None = None,
+        remember: bool = False,
     ) -> Report:
         try:
             rank = Urgency(urgency or "low").rank
         except ValueError:
             rank = Urgency.LOW.rank
+        if feats is None and remember:  # a stored complaint, read back for a replay
+            feats = self._remember_features(pk, text)
         return make_report(
             self.config,
             pk=pk,
@@ -168,6 +176,20 @@ class StoredIncidentAssigner:
             lang=lang,
             feats=feats,
         )
+
+    def _remember_features(self, pk: int, text: str) -> TextFeatures:
+        """The text features of a complaint, worked out once per process: a replay (a late batch, writers
+        whose batches overlap in time) goes over the same recent complaints again."""
+        cache = self._features
+        known = cache.get(pk)
+        if known is not None and known[0] == text:
+            cache.move_to_end(pk)
+            return known[1]
+        feats = features(text, self.config.key_terms, self.config.ignore_terms)
+        cache[pk] = (text, feats)
+        if len(cache) > FEATURES_KEPT:
+            cache.popitem(last=False)
+        return feats
 
     def _from_complaint(self, complaint: StoredComplaint) -> Report:
         mention, verdict = complaint.mention, complaint.classification
@@ -224,6 +246,7 @@ class StoredIncidentAssigner:
                 lang=lang or source_lang or "",
                 category=category,
                 urgency=urgency,
+                remember=True,
             )
 
     def _reports_by_pk(self, session: Session) -> Any:
