@@ -22,7 +22,7 @@ import click
 
 from monitor.errors import UserError
 
-COMMAND_MODULES = ("core", "mentions", "incidents", "digest", "models", "replies", "connectors")
+COMMAND_MODULES = ("core", "mentions", "incidents", "digest", "models", "replies", "connectors", "status", "web")
 
 
 def known_errors() -> tuple[type[BaseException], ...]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from classifiers.settings import ClassifierSettings
 from connectors.base import BrandFilter
 from monitor.durations import Duration
+from monitor.incidents.brief.settings import BriefSettings
 from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.replies.settings import ReplySettings
 
@@ -79,7 +80,8 @@ class DigestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schedule: str = "0 8 * * *"
-    """When the daemon writes the digest: a crontab line (minute hour day month weekday)."""
+    """When the daemon writes the digest: a crontab line (minute hour day month weekday), or six fields with
+    seconds first. A fleet of daemons writes it once per scheduled time (monitor.fleet)."""
     timezone: str = "UTC"
     lookback: Duration = timedelta(hours=48)
     """Incidents and complaints newer than this (before the newest mention) are shown."""
@@ -92,6 +94,20 @@ class DigestSettings(BaseModel):
     """Recurring issues: the last 7 days against the mean of this many 7-day periods before them."""
     recurring_min: int = Field(5, ge=1)
     """A category is listed under recurring issues with at least this many complaints in the last 7 days."""
+    follow_up_by_urgency: dict[str, Duration] = Field(default_factory=dict)
+    """Per-urgency follow-up times (critical: 30m …); an urgency not listed uses `follow_up`."""
+
+    @field_validator("follow_up_by_urgency")
+    @classmethod
+    def _known_urgencies(cls, value: dict[str, timedelta]) -> dict[str, timedelta]:
+        known = ("low", "medium", "high", "critical")
+        for key in value:
+            if key not in known:
+                raise ValueError(f"unknown urgency {key!r} (use {', '.join(known)})")
+        return value
+
+    def follow_up_for(self, urgency: str) -> timedelta:
+        return self.follow_up_by_urgency.get(urgency, self.follow_up)
 
     @field_validator("format")
     @classmethod
@@ -99,6 +115,20 @@ class DigestSettings(BaseModel):
         if value not in ("html", "md", "text"):
             raise ValueError("must be one of html, md, text")
         return value
+
+
+class WebSettings(BaseModel):
+    """`complaint-monitor serve`: the review inbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    """Only this machine by default: the inbox shows customers' personal data. Put a TLS proxy in front."""
+    port: int = Field(8765, ge=1, le=65535)
+    page_size: int = Field(50, ge=5, le=500)
+    secure_cookies: bool = False
+    """Send the session cookie over HTTPS only (set it when serving behind a TLS reverse proxy)."""
+    session_hours: int = Field(12, ge=1, le=24 * 30)
 
 
 class Settings(BaseModel):
@@ -112,6 +142,8 @@ class Settings(BaseModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    briefs: BriefSettings = Field(default_factory=BriefSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     base_dir: Path = Field(default=Path("."), exclude=True)
     """Folder of the config file: relative paths in it are relative to here."""

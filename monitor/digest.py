@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from monitor.config import Settings
 from monitor.incidents.visibility import shown, text_incident
 from monitor.models import Status, Urgency
+from monitor.overview import Overview, build_overview
 from monitor.recurring import RecurringIssues, recurring_issues
 from monitor.storage.repository import mention_ref, newest_mention_time
 from monitor.storage.schema import (
@@ -31,6 +33,9 @@ from monitor.storage.schema import (
     now_utc,
 )
 from templates import TEMPLATES_DIR
+
+if TYPE_CHECKING:
+    from monitor.incidents.brief.build import Brief
 
 FORMATS = {"html": "digest.html.j2", "md": "digest.md.j2", "text": "digest.txt.j2"}
 URGENCY_ORDER = [Urgency.CRITICAL, Urgency.HIGH, Urgency.MEDIUM, Urgency.LOW]
@@ -74,6 +79,21 @@ class DigestIncident:
     last_hour: int
     per_hour: float
     examples: list[DigestMention]
+    facts: list[str] = field(default_factory=list)
+    """The brief's facts, one line per kind: 'App version: 5.2 (9 people), 5.1 (1)'."""
+    timeline: str = ""
+    quotes: list[DigestQuote] = field(default_factory=list)
+    """The brief's representative quotes, personal data masked."""
+
+
+@dataclass
+class DigestQuote:
+    author: str
+    platform: str
+    lang: str
+    created_at: datetime
+    url: str | None
+    text: str
 
 
 @dataclass
@@ -96,6 +116,10 @@ class Digest:
     still_waiting: list[DigestMention]
     mentions_in_window: int
     complaints_in_window: int
+    overview: Overview | None = None
+    follow_up_overrides: list[tuple[str, timedelta]] = field(default_factory=list)
+    """Urgencies with their own follow-up time (digest.follow_up_by_urgency)."""
+    """The charts (inline SVG) the review inbox's overview shows; the HTML digest shows them too."""
 
     @property
     def is_empty(self) -> bool:
@@ -163,7 +187,7 @@ def build_digest(
         groups.append(UrgencyGroup(urgency.value, members[:cap], max(0, len(members) - cap)))
 
     waiting = sorted(
-        (i for i in items if i.status == Status.NEW.value and i.age >= settings.digest.follow_up),
+        (i for i in items if i.status == Status.NEW.value and i.age >= settings.digest.follow_up_for(i.urgency)),
         key=lambda i: (i.created_at, i.ref),
     )
 
@@ -186,12 +210,19 @@ def build_digest(
         still_waiting=waiting,
         mentions_in_window=mentions_in_window,
         complaints_in_window=len(recent),
+        overview=build_overview(session, settings.digest, as_of),
+        follow_up_overrides=sorted(settings.digest.follow_up_by_urgency.items(), key=lambda kv: -Urgency(kv[0]).rank),
     )
 
 
 def _incidents(
     session: Session, settings: Settings, since: datetime, as_of: datetime, flagged: dict[str, DigestMention]
 ) -> list[DigestIncident]:
+    from monitor.incidents.brief.build import BriefMention
+    from monitor.incidents.brief.read import brief_context
+    from monitor.incidents.brief.text import headline
+
+    briefs = brief_context(settings)
     rows = session.scalars(
         select(IncidentRow).where(
             shown(),
@@ -215,10 +246,27 @@ def _incidents(
         first, last = mentions[0].created_at, mentions[-1].created_at
         hours = max((last - first).total_seconds() / 3600, 1.0)
         examples = [flagged[mention_ref(m)] for m in mentions if mention_ref(m) in flagged][:EXAMPLES_PER_INCIDENT]
+        brief = briefs.build(
+            [
+                BriefMention(
+                    mention_ref(m),
+                    m.platform,
+                    m.author or "",
+                    m.created_at,
+                    m.text or "",
+                    m.url,
+                    flagged[mention_ref(m)].lang if mention_ref(m) in flagged else m.source_lang,
+                )
+                for m in mentions
+            ],
+            row.category or "other",
+            row.raised_at,
+        )
+        assert brief is not None
         result.append(
             DigestIncident(
                 id=row.id,
-                title=row.title,
+                title=headline((row.summary or {}).get("kind", "text"), row.title, f"{brief.title} — {row.category}"),
                 category=row.category,
                 status=row.status,
                 urgency=row.urgency,
@@ -231,10 +279,42 @@ def _incidents(
                 last_hour=sum(1 for m in mentions if m.created_at >= last - timedelta(hours=1)),
                 per_hour=round(len(mentions) / hours, 1),
                 examples=examples,
+                facts=fact_summary(brief),
+                timeline=_brief_timeline(brief),
+                quotes=[
+                    DigestQuote(
+                        q.author,
+                        q.platform,
+                        q.lang,
+                        datetime.fromisoformat(q.created_at.replace("Z", "+00:00")),
+                        q.url,
+                        q.text,
+                    )
+                    for q in brief.quotes
+                ],
             )
         )
     result.sort(key=lambda i: (-Urgency(i.urgency).rank, -i.size, i.id))
     return result
+
+
+def fact_summary(brief: Brief) -> list[str]:
+    from monitor.incidents.brief.text import fact_summary as summary
+
+    return summary(brief)
+
+
+def _brief_timeline(brief: Brief) -> str:
+    t = brief.timeline
+    became = f"; an incident from {_when(_parse(t.became_incident.created_at))}" if t.became_incident else ""
+    return (
+        f"first report {_when(_parse(t.first_report.created_at))}{became}; "
+        f"peak {t.peak_reports} in the hour from {_when(_parse(t.peak_hour))}"
+    )
+
+
+def _parse(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def _age(delta: timedelta) -> str:

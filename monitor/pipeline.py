@@ -70,8 +70,11 @@ class IngestReport:
     rejected: list[str] = field(default_factory=list)
     complaints: int = 0
     incidents_changed: set[str] = field(default_factory=set)
+    stopped: bool = False
+    """True when a stop was asked for before every batch was stored (the rest was not taken in)."""
 
     def merge(self, other: IngestReport) -> None:
+        self.stopped = self.stopped or other.stopped
         self.received += other.received
         self.new += other.new
         self.duplicates += other.duplicates
@@ -141,6 +144,8 @@ class Pipeline:
         self._ahead: Ahead | None = None
         # One batch at a time: incident assignment reads and rewrites the open window.
         self._lock = threading.Lock()
+        self.stop = threading.Event()
+        """Set (e.g. on SIGTERM): the batch being stored finishes, the rest of the call is not taken in."""
 
     def process(self, mentions: Iterable[Mention], source: str) -> IngestReport:
         """Store, classify, group and draft `mentions`, BATCH_SIZE at a time, each batch in one transaction.
@@ -173,20 +178,31 @@ class Pipeline:
             report.merge(self._process_batch(batch, source))
 
         pending: collections.deque[tuple[Job, Future[PreparedBatch]]] = collections.deque()
+
+        def drain(keep: int) -> bool:
+            """Store pending batches until `keep` are left; False when a stop was asked for first."""
+            while len(pending) > keep:
+                if self.stop.is_set():
+                    return False
+                store(self._ready(*pending.popleft()))
+            return True
+
         for job in itertools.chain(first, jobs):
             ahead = self._ahead if use_ahead else None
             if ahead is None:
                 # A short stream (or the other process failed): in order, here. Not while it starts
                 # up: that would load the model here too, for a second or two of a long import.
-                while pending:
-                    store(self._ready(*pending.popleft()))
+                if not drain(0) or self.stop.is_set():
+                    report.stopped = True
+                    return report
                 store(self.preparer.run(job))
                 continue
             pending.append((job, ahead.submit(job)))
-            if len(pending) > AHEAD_DEPTH:
-                store(self._ready(*pending.popleft()))
-        while pending:
-            store(self._ready(*pending.popleft()))
+            if not drain(AHEAD_DEPTH):
+                report.stopped = True
+                return report
+        if not drain(0):
+            report.stopped = True
         return report
 
     def _start_ahead(self) -> Ahead | None:
@@ -218,7 +234,7 @@ class Pipeline:
         mentions, prepared = batch.mentions, batch.prepared
         report = IngestReport(received=len(mentions))
         outcome: IncidentOutcome | None = None
-        with self._lock, self.database.session() as session:
+        with self._lock, self.database.writing() as session:
             if batch.rows is not None and session.get_bind().dialect.name == "sqlite":
                 inserted = insert_mention_rows(session, *batch.rows)
             else:
@@ -243,11 +259,13 @@ class Pipeline:
             ]
             report.complaints = len(complaints)
             outcome = self.incidents.assign(session, complaints) if complaints else None
-            memberships: dict[int, IncidentContext] = {}
+            memberships: dict[int, IncidentContext | None] = {}
             raised: dict[int, Urgency] = {}
             if outcome is not None:
                 report.incidents_changed = set(outcome.changed_incidents)
-                memberships = dict(outcome.memberships)
+                memberships = {pk: None for pk in outcome.recomputed}
+                memberships.update(outcome.memberships)
+                self._reset_urgency(session, outcome.recomputed)
                 raised = self._raise_urgency(session, outcome.urgency_floor)
             self._draft_new(session, classified, memberships, raised)
             self._redraft_members(session, memberships, raised)
@@ -306,6 +324,27 @@ class Pipeline:
         session.flush()
         self.redraft(session, row)
 
+    def _reset_urgency(self, session: Session, pks: set[int]) -> None:
+        """Members of recomputed incidents go back to their own urgency (floors are applied again after)."""
+        table = ClassificationRow.__table__
+        changes = []
+        for chunk in _chunks(sorted(pks)):
+            rows = session.execute(
+                select(ClassificationRow.mention_pk, ClassificationRow.base_urgency, ClassificationRow.reasons).where(
+                    ClassificationRow.mention_pk.in_(chunk)
+                )
+            )
+            for pk, base, reasons in rows:
+                kept = [r for r in reasons or [] if not str(r).startswith(INCIDENT_REASON)]
+                changes.append({"b_pk": pk, "urgency": base, "reasons": kept})
+        if changes:
+            session.connection().execute(
+                update(table)
+                .where(table.c.mention_pk == bindparam("b_pk"))
+                .values(urgency=bindparam("urgency"), reasons=bindparam("reasons")),
+                changes,
+            )
+
     def _raise_urgency(self, session: Session, floors: dict[int, Urgency]) -> dict[int, Urgency]:
         """Raise the members below their incident's floor (and only those); returns their new urgency."""
         raised: dict[int, Urgency] = {}
@@ -325,7 +364,7 @@ class Pipeline:
                 )
                 for pk, base, reasons in rows:
                     effective = Urgency(base) if Urgency(base).rank >= floor.rank else floor
-                    reason = f"part of an incident → at least {floor.value}"
+                    reason = f"{INCIDENT_REASON}{floor.value}"
                     reasons = list(reasons or [])
                     if reason not in reasons:
                         reasons.append(reason)
@@ -362,7 +401,7 @@ class Pipeline:
         self,
         session: Session,
         classified: Sequence[tuple[int, Mention, Classification, Prepared]],
-        memberships: dict[int, IncidentContext],
+        memberships: dict[int, IncidentContext | None],
         raised: dict[int, Urgency],
     ) -> None:
         """Store this batch's drafts: the prepared one, unless the complaint joined an incident (or a label
@@ -387,7 +426,7 @@ class Pipeline:
         insert_tuples(session, ReplyDraftRow.__table__, ("mention_pk", *DRAFT_COLUMNS), ready_rows)
 
     def _redraft_members(
-        self, session: Session, memberships: dict[int, IncidentContext], raised: dict[int, Urgency]
+        self, session: Session, memberships: dict[int, IncidentContext | None], raised: dict[int, Urgency]
     ) -> None:
         """Draft again the stored complaints whose incident (or urgency) changed, where the inputs really moved."""
         if not memberships:
@@ -395,14 +434,15 @@ class Pipeline:
         fresh, stale = [], []
         for chunk in _chunks(sorted(memberships)):
             pairs = session.execute(
-                select(MentionRow, ClassificationRow, ReplyDraftRow.inputs)
+                select(MentionRow, ClassificationRow, ReplyDraftRow.inputs, ReplyDraftRow.edited_by)
                 .join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk)
                 .outerjoin(ReplyDraftRow, ReplyDraftRow.mention_pk == MentionRow.pk)
                 .where(MentionRow.pk.in_(chunk))
+                .execution_options(populate_existing=True)
             ).all()
-            for row, classification_row, stored_inputs in pairs:
-                if not classification_row.is_complaint:
-                    continue
+            for row, classification_row, stored_inputs, edited_by in pairs:
+                if not classification_row.is_complaint or edited_by:
+                    continue  # a draft a person edited is theirs: the pipeline never replaces it
                 verdict = _classification_of(classification_row)
                 if row.pk in raised:
                     verdict = _floored(verdict, raised[row.pk])
@@ -421,6 +461,10 @@ class Pipeline:
                 update(table).where(table.c.mention_pk == bindparam("b_pk")).values({c: bindparam(c) for c in columns}),
                 [{"b_pk": r["mention_pk"], **{c: r[c] for c in columns}} for r in stale],
             )
+
+
+INCIDENT_REASON = "part of an incident → at least "
+"""How a verdict's reasons say its urgency was raised by its incident."""
 
 
 def _line_batches(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,10 +33,13 @@ from monitor.storage.repository import load_cursor, save_cursor
 log = logging.getLogger(__name__)
 
 
+ERROR_OUTCOMES = ("auth failed", "config error", "unreachable", "timed out", "failed")
+
+
 @dataclass
 class PollResult:
     connector: str
-    outcome: str  # ok | auth failed | config error | unreachable | timed out | failed
+    outcome: str  # ok | auth failed | config error | unreachable | timed out | failed | stopped | lease lost
     message: str = ""
     report: IngestReport = field(default_factory=IngestReport)
     skipped: list[str] = field(default_factory=list)
@@ -42,6 +47,15 @@ class PollResult:
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
+
+    @property
+    def error(self) -> str | None:
+        """The failure, for `status`; None for a poll that worked, stopped or lost its lease."""
+        return f"{self.outcome}: {self.message}" if self.outcome in ERROR_OUTCOMES else None
+
+    @property
+    def summary(self) -> str:
+        return self.report.summary() if self.ok else f"{self.outcome}: {self.message}"
 
     def line(self) -> str:
         if self.ok:
@@ -79,7 +93,23 @@ def _wanted(mention: Mention, brand: BrandFilter) -> bool:
     return not brand.is_own_account(mention.author) and not is_excluded(mention.text, brand)
 
 
-def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, database: Database) -> PollResult:
+FETCH_WAIT_STEP = 0.1
+"""Seconds between looks at the stop flag while a fetch is under way."""
+
+
+def poll_once(
+    settings: Settings,
+    entry: ConnectorSettings,
+    pipeline: Pipeline,
+    database: Database,
+    still_ours: Callable[[], bool] | None = None,
+) -> PollResult:
+    """Fetch, store, then save the cursor.
+
+    A stop (`pipeline.stop`) ends the wait for a fetch at once and the storing after the batch in
+    progress; the cursor then stays where it was. `still_ours` (a daemon's lease check) is asked
+    just before the cursor is saved: when it says no, what was stored stays and the cursor does not move.
+    """
     try:
         connector = build_connector(settings, entry)
     except ConnectorError as exc:
@@ -88,7 +118,12 @@ def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, 
         cursor = load_cursor(session, entry.name)
     fetch = _Fetch(connector, cursor)
     fetch.start()
-    fetch.join(entry.timeout.total_seconds())
+    deadline = time.monotonic() + entry.timeout.total_seconds()
+    while fetch.is_alive() and time.monotonic() < deadline:
+        if pipeline.stop.is_set():
+            # The fetch thread is a daemon thread: it is left to finish (or not) on its own.
+            return PollResult(entry.name, "stopped", "stopped while fetching; nothing stored")
+        fetch.join(min(FETCH_WAIT_STEP, max(0.0, deadline - time.monotonic())))
     if fetch.is_alive():
         return PollResult(
             entry.name, "timed out", f"no answer within {entry.timeout.total_seconds():g}s; will retry next poll"
@@ -109,7 +144,17 @@ def poll_once(settings: Settings, entry: ConnectorSettings, pipeline: Pipeline, 
         log.warning("%s: skipped malformed item: %s", entry.name, item)
     brand = settings.brand.filter()
     report = pipeline.process((m for m in batch.mentions if _wanted(m, brand)), source=entry.name)
-    with database.session() as session:
+    if report.stopped:
+        # Stopped between batches: what was stored stays, the cursor stays put, and the rest of
+        # this fetch comes again next time (storing is idempotent, so nothing is lost or doubled).
+        return PollResult(entry.name, "stopped", "stopped before the whole fetch was stored", report=report)
+    if still_ours is not None and not still_ours():
+        # Another daemon took the connector over while this poll stored (our lease had expired):
+        # what was stored stays (storing is idempotent), the cursor is the new holder's to move.
+        return PollResult(
+            entry.name, "lease lost", "another daemon took this connector over; cursor not saved", report=report
+        )
+    with database.writing() as session:
         save_cursor(session, entry.name, batch.cursor)
     return PollResult(entry.name, "ok", report=report, skipped=list(batch.skipped))
 

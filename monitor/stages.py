@@ -50,6 +50,10 @@ class IncidentOutcome:
 
     memberships: dict[int, IncidentContext] = field(default_factory=dict)
     urgency_floor: dict[int, Urgency] = field(default_factory=dict)
+    recomputed: set[int] = field(default_factory=set)
+    """Mentions whose membership was recomputed by a replay (a late batch, another writer): their urgency
+    goes back to their own before `urgency_floor` applies, and a mention in `recomputed` but not in
+    `memberships` is in no incident now."""
     changed_incidents: set[str] = field(default_factory=set)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     """Side effects (alerts) to run once the batch is committed: a rolled-back batch announces nothing."""

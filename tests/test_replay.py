@@ -80,3 +80,32 @@ def test_importing_the_later_half_first_gives_the_same_incidents_and_redrafts_on
     assert kept and all(after[key][1] == before[key][1] for key in kept)  # unchanged inputs: not drafted again
     changed = [key for key, (inputs, _, _) in before.items() if after[key][0] != inputs]
     assert changed and all(after[key][1] != before[key][1] for key in changed)  # the outage's later reports
+
+
+def test_a_draft_a_person_edited_is_never_replaced_when_its_mention_joins_an_incident(cli, tmp_path: Path) -> None:
+    """The first QRIS report is stored alone; a person rewrites its draft; then the outage arrives, the report
+    joins the incident (which re-drafts its members), and the person's text stays."""
+    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records.sort(key=lambda r: r["created_at"])
+    early = [r for r in records if r["created_at"] < "2026-03-09T11:10:00Z"]
+    late = records[len(early) :]
+    paths = []
+    for name, part in (("early.jsonl", early), ("late.jsonl", late)):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
+        paths.append(path)
+    url = f"sqlite:///{tmp_path / 'edited.db'}"
+    first = ("x", "2030962927337467969")  # "baru update paykita ke 5.2, bayar QRIS … gagal"
+    assert cli("--db", url, "import", str(paths[0])).code == 0
+    database = open_database(url)
+    with database.writing() as session:
+        pk = session.scalar(
+            select(MentionRow.pk).where(MentionRow.platform == first[0], MentionRow.external_id == first[1])
+        )
+        draft = session.get(ReplyDraftRow, pk)
+        draft.text, draft.edited_by = "Hi, we're on it: DM us please. (written by Ana)", "ana"
+    database.dispose()
+    assert cli("--db", url, "import", str(paths[1])).code == 0
+    members = {m for incident in _incidents(url) for m in incident[4]}
+    assert first in members  # it did join the incident...
+    assert _drafts(url)[first][2] == "Hi, we're on it: DM us please. (written by Ana)"  # ...and kept Ana's words

@@ -85,15 +85,18 @@ def run_command(app: App, once: bool) -> None:
 
         run_daemon(app)
         return
+    from monitor.fleet import new_holder_id, record_poll
     from monitor.runner import enabled_connectors, poll_once  # connectors and the pipeline: only to poll
 
     entries = enabled_connectors(app.settings)
     if not entries:
         raise UserError("no enabled connector in the config (see the connectors: section)")
     failures = 0
+    poller = f"{new_holder_id()} (run --once)"
     for entry in entries:
         result = poll_once(app.settings, entry, app.pipeline, app.database)
         click.echo(result.line())
+        record_poll(app.database, entry.name, poller, result.outcome, result.summary, result.error)  # for `status`
         for item in result.skipped:
             click.echo(f"  skipped {item}", err=True)
         for reason in result.report.rejected:

@@ -57,12 +57,13 @@ def set_mention_status(app: App, mention_id: str, status: str, note: str | None)
 
     MENTION_ID is platform:id (e.g. x:1234) or a bare id when unambiguous.
     """
-    from monitor.storage.repository import find_mention, set_status
+    from monitor.review import change_status
+    from monitor.storage.repository import find_mention
 
-    with app.database.session() as session:
+    with app.database.writing() as session:
         row = find_mention(session, mention_id)
         old = row.status or "(not flagged)"
-        set_status(session, row, Status(status), note=note)
+        change_status(session, row, Status(status), note=note)
         click.echo(f"{row.platform}:{row.external_id}: {old} → {status}")
 
 

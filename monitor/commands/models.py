@@ -379,47 +379,15 @@ def models_rollback(app: App, version: str | None, directory: Path | None) -> No
 def label_command(app: App, mention_id: str, is_complaint: bool | None, urgency: str | None,
                   category: str | None, note: str | None) -> None:
     """Store a human label for a mention (ID is platform:id, or a bare id if unique)."""
+    from monitor.review import LabelChange, apply_label, check_label, label_summary
     from monitor.storage.repository import find_mention, mention_ref
-    from monitor.storage.schema import LabelRow, now_utc
 
-    if is_complaint is None and urgency is None and category is None:
-        raise UserError("say what the mention is: --complaint or --not-complaint, and/or --urgency/--category")
-    if is_complaint is False and urgency not in (None, Urgency.NONE.value):
-        raise UserError("a mention that is not a complaint has no urgency")
-    if is_complaint is True and urgency == Urgency.NONE.value:
-        raise UserError("a complaint needs an urgency other than none")
-    known = set(app.settings.classifier.categories) | {"other"}
-    if category is not None and category not in known:
-        raise UserError(f"unknown category {category!r}; known: {', '.join(sorted(known))}")
-    with app.database.session() as session:
+    change = LabelChange(is_complaint, urgency, category, note)
+    check_label(change, app.settings)
+    with app.database.writing() as session:
         row = find_mention(session, mention_id)
-        label = session.get(LabelRow, row.pk)
-        if label is None:
-            label = LabelRow(mention_pk=row.pk)
-            session.add(label)
-        if is_complaint is not None:
-            label.is_complaint = is_complaint
-            if not is_complaint:
-                label.urgency = Urgency.NONE.value
-            elif label.urgency == Urgency.NONE.value:
-                label.urgency = None
-        if urgency is not None:
-            label.urgency = urgency
-        if category is not None:
-            label.category = category
-        if note is not None:
-            label.note = note
-        label.labeled_at = now_utc()
-        session.flush()
-        app.pipeline.apply_label(session, row)
-        ref = mention_ref(row)
-        summary = ", ".join(
-            part for part in (
-                None if label.is_complaint is None else ("complaint" if label.is_complaint else "not a complaint"),
-                f"urgency {label.urgency}" if label.urgency else None,
-                f"category {label.category}" if label.category else None,
-            ) if part
-        )
+        label = apply_label(session, app.pipeline, app.settings, row, change)
+        ref, summary = mention_ref(row), label_summary(label)
     click.echo(f"labelled {ref}: {summary}")
 
 

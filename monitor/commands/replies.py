@@ -78,7 +78,7 @@ def draft_command(app: App, mention_id: str) -> None:
     from monitor.incidents.visibility import open_incident_of
     from monitor.storage.repository import find_mention, mention_ref
 
-    with app.database.session() as session:
+    with app.database.writing() as session:
         row = find_mention(session, mention_id)
         draft = app.pipeline.redraft(session, row)
         if draft is None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from monitor.incidents.settings import AlertSettings
+
+if TYPE_CHECKING:
+    from monitor.incidents.brief.build import Brief
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,9 @@ def compose(incident: dict[str, Any], reached: int, born: bool) -> Alert:
     """The alert text for one incident row (as exported by `cli.incident_dict`)."""
     summary = incident.get("summary") or {}
     verb = "New incident" if born else f"Incident grew to {reached}+ people"
-    title = f"[{incident['urgency'].upper()}] {verb}: {incident['title']}"
+    brief = _example_brief(incident)
+    name = f"{brief.title} — {incident['category']}" if brief is not None else incident["title"]
+    title = f"[{incident['urgency'].upper()}] {verb}: {name}"
     lines = [
         f"Incident {incident['id']} ({incident['status']}, category {incident['category']})",
         f"{incident['author_count']} people, {incident['size']} complaints; "
@@ -45,14 +51,37 @@ def compose(incident: dict[str, Any], reached: int, born: bool) -> Alert:
         f"Peak {summary.get('peak_per_hour', '?')} per hour; platforms: "
         + ", ".join(f"{k} {v}" for k, v in (summary.get("platforms") or {}).items()),
         "Key terms: " + ", ".join(incident.get("key_terms") or []),
-        "",
-        "Examples:",
     ]
-    for example in summary.get("examples", []):
-        lines.append(f"- [{example.get('platform')}] {example.get('text', '')}")
+    if brief is not None and brief.facts:
+        from monitor.incidents.brief.text import fact_summary
+
+        lines += ["", f"Facts named in the {brief.reports} example reports:"]
+        lines += [f"  {line}" for line in fact_summary(brief, unit=("report", "reports"))]
+    lines += ["", "Examples:"]
+    if brief is not None:
+        lines += [f"- [{q.platform}] {q.text}" for q in brief.quotes]
     lines.append("")
     lines.append(f"See: complaint-monitor incidents show {incident['id']}")
     return Alert(incident["id"], title, "\n".join(lines), "born" if born else "grew")
+
+
+def _example_brief(incident: dict[str, Any]) -> Brief | None:
+    """A brief of the example reports the incident's summary carries (the alert has no database session).
+
+    Authors are not in the summary, so facts are counted by report; the bundled word lists and English are used.
+    """
+    from monitor.incidents.brief.build import BriefMention
+    from monitor.incidents.brief.read import default_context
+
+    members = []
+    for example in (incident.get("summary") or {}).get("examples") or []:
+        try:
+            at = datetime.fromisoformat(str(example["created_at"]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            continue
+        ref = f"{example.get('platform')}:{example.get('id')}"
+        members.append(BriefMention(ref, str(example.get("platform")), ref, at, str(example.get("text") or "")))
+    return default_context().build(members, incident.get("category") or "other") if members else None
 
 
 def _with_timeout(url: str, seconds: float) -> str:

@@ -20,15 +20,17 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from monitor.incidents.baseline import HOUR_S, CategoryRates, to_datetime
 from monitor.incidents.groups import Report
 from monitor.incidents.settings import BurstSettings, IncidentSettings
 from monitor.incidents.stats import poisson_tail
+from monitor.incidents.visibility import BURST_PREFIX, OPEN_STATUSES
 from monitor.models import Urgency
 from monitor.storage.repository import upsert_incident
 from monitor.storage.schema import IncidentMemberRow, IncidentRow, MentionRow
@@ -116,6 +118,28 @@ def update(
         if _write(session, settings, rates, category, slot, verdict, days, row, newest):
             changed.add(bid)
     return changed
+
+
+def resolve_due(session: Session, settings: IncidentSettings, newest: datetime) -> set[str]:
+    """Bursts whose hour ended `resolve_after` before the stream's newest mention, though no batch touched
+    their hour again: resolved now, so a burst's status depends on the stream, not on which batches came."""
+    due = [
+        bid
+        for bid, first_seen in session.execute(
+            select(IncidentRow.id, IncidentRow.first_seen).where(
+                IncidentRow.id.like(BURST_PREFIX + "%"), IncidentRow.status.in_(OPEN_STATUSES)
+            )
+        )
+        if newest - (_hour_of(first_seen) + HOUR) >= settings.resolve_after
+    ]
+    if due:
+        session.execute(sql_update(IncidentRow).where(IncidentRow.id.in_(due)).values(status="resolved"))
+    return set(due)
+
+
+def _hour_of(at: datetime) -> datetime:
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return at.replace(minute=0, second=0, microsecond=0)
 
 
 def _verdict(burst: BurstSettings, rates: CategoryRates, category: str, slot: datetime) -> tuple[Verdict | None, int]:

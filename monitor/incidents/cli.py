@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
+from monitor.incidents.brief.read import BriefContext, from_export_members
+from monitor.incidents.brief.text import brief_lines, headline
 from monitor.mention_io import format_timestamp
 from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, MentionRow
 
@@ -88,11 +90,13 @@ def export_rows(
     since: datetime | None = None,
     status: str | Iterable[str] | None = None,
     incident_id: str | None = None,
+    briefs: BriefContext | None = None,
 ) -> list[dict[str, Any]]:
     """Each incident (and burst) with all its fields and member mentions, oldest first.
 
     since: incidents whose last member is at or after this time; status: one status or several;
-    incident_id: just that one (an unknown id gives an empty list). CSV callers write one row per
+    incident_id: just that one (an unknown id gives an empty list); briefs: add each incident's
+    brief under the key `brief` (built from the members read here). CSV callers write one row per
     incident–member from `mentions`.
     """
     stmt = select(IncidentRow).where(IncidentRow.status != CANDIDATE).order_by(IncidentRow.first_seen, IncidentRow.id)
@@ -111,6 +115,9 @@ def export_rows(
         mentions = members[row.id]
         record["mention_ids"] = [f"{m['platform']}:{m['id']}" for m in mentions]
         record["mentions"] = mentions
+        if briefs is not None:
+            brief = briefs.build(from_export_members(mentions), row.category or "other", row.raised_at)
+            record["brief"] = brief.to_dict() if brief is not None else None
         out.append(record)
     return out
 
@@ -120,18 +127,26 @@ def _clip(text: str, width: int = TEXT_WIDTH) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def show_incident(session: Session, incident_id: str) -> str:
-    """One incident for the terminal: its facts, then a timeline of its members. Unknown id → UserError."""
+def show_incident(session: Session, incident_id: str, briefs: BriefContext | None = None) -> str:
+    """One incident for the terminal: its facts, its brief (with `briefs`), then a timeline of its members.
+
+    Unknown id → UserError.
+    """
     row = session.get(IncidentRow, incident_id)
     if row is None or row.status == CANDIDATE:
         raise UserError(f"no incident with id {incident_id!r}")
     record = incident_dict(row)
     summary = record["summary"]
-    lines = [f"{row.id}  {row.title}"]
+    members = _members(session, [row.id])[row.id]
+    brief = None
+    if briefs is not None:
+        brief = briefs.build(from_export_members(members), row.category or "other", row.raised_at)
+    lines = [f"{row.id}  {headline(record['kind'], row.title, brief.title) if brief is not None else row.title}"]
     facts = [
         ("status", row.status + (f" → merged into {row.merged_into}" if row.merged_into else "")),
         ("kind", record["kind"]),
         ("category", row.category),
+        *([("grouped as", row.title)] if brief is not None else []),
         ("urgency", row.urgency),
         ("first seen", record["first_seen"]),
         ("last seen", record["last_seen"]),
@@ -151,9 +166,11 @@ def show_incident(session: Session, incident_id: str) -> str:
         facts.append(("alerted at", ", ".join(f"{n} people" for n in summary["alerts_sent"])))
     width = max(len(k) for k, _ in facts)
     lines += [f"  {k.ljust(width)}  {v}" for k, v in facts]
+    if brief is not None:
+        lines.append("")
+        lines += brief_lines(brief)
     lines.append("")
     lines.append("Timeline:")
-    members = _members(session, [row.id])[row.id]
     authors_so_far: set[str] = set()
     for member in members:
         author = (member["author"] or "").lower()

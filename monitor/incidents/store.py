@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,6 +70,9 @@ REPLAY_CHUNK = 2000
 CHECKPOINT_EVERY = 5000
 """Complaints between two checkpoints (a rebuild replays at most about this many)."""
 CHECKPOINT_KEEP = timedelta(days=30)
+FEATURES_KEPT = 10_000
+"""Stored complaints whose text features a process keeps once it has replayed them (a few MB; only
+replays fill it, so a single writer in time order keeps none)."""
 _IN_CHUNK = 500
 
 OrderKey = tuple[datetime, str, str]
@@ -118,6 +122,9 @@ class _Lineage:
     epoch: int
     """The checkpoint the engine descends from (rows it writes carry it)."""
     since_checkpoint: int = 0
+    seen_pk: int = 0
+    """The highest mention pk stored when this engine last wrote: writers take turns (Database.writing), so
+    a complaint with a higher pk was stored by another writer since."""
 
 
 class StoredIncidentAssigner:
@@ -129,7 +136,8 @@ class StoredIncidentAssigner:
         self.notifier = Notifier(alerts)
         self.config = engine_config(settings, brand_terms)
         self._live: _Lineage | None = None
-        self._undone: dict[str, list[int]] = {}
+        self._recomputed: set[int] = set()
+        self._features: OrderedDict[int, tuple[str, TextFeatures]] = OrderedDict()
         self.rebuilds = 0
 
     # ---- reports -------------------------------------------------------------------------------
@@ -147,11 +155,14 @@ class StoredIncidentAssigner:
         category: str | None,
         urgency: str | None,
         feats: TextFeatures | None = None,
+        remember: bool = False,
     ) -> Report:
         try:
             rank = Urgency(urgency or "low").rank
         except ValueError:
             rank = Urgency.LOW.rank
+        if feats is None and remember:  # a stored complaint, read back for a replay
+            feats = self._remember_features(pk, text)
         return make_report(
             self.config,
             pk=pk,
@@ -165,6 +176,20 @@ class StoredIncidentAssigner:
             lang=lang,
             feats=feats,
         )
+
+    def _remember_features(self, pk: int, text: str) -> TextFeatures:
+        """The text features of a complaint, worked out once per process: a replay (a late batch, writers
+        whose batches overlap in time) goes over the same recent complaints again."""
+        cache = self._features
+        known = cache.get(pk)
+        if known is not None and known[0] == text:
+            cache.move_to_end(pk)
+            return known[1]
+        feats = features(text, self.config.key_terms, self.config.ignore_terms)
+        cache[pk] = (text, feats)
+        if len(cache) > FEATURES_KEPT:
+            cache.popitem(last=False)
+        return feats
 
     def _from_complaint(self, complaint: StoredComplaint) -> Report:
         mention, verdict = complaint.mention, complaint.classification
@@ -221,6 +246,7 @@ class StoredIncidentAssigner:
                 lang=lang or source_lang or "",
                 category=category,
                 urgency=urgency,
+                remember=True,
             )
 
     def _reports_by_pk(self, session: Session) -> Any:
@@ -320,11 +346,7 @@ class StoredIncidentAssigner:
         # What the previous engine wrote after this checkpoint is redone by the replay.
         session.execute(delete(IncidentCheckpointRow).where(IncidentCheckpointRow.id > epoch))
         redone = (IncidentMemberRow.epoch >= epoch) & IncidentMemberRow.incident_id.notlike(BURST_PREFIX + "%")
-        self._undone: dict[str, list[int]] = {}
-        for incident_id, pk in session.execute(
-            select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk).where(redone)
-        ):
-            self._undone.setdefault(incident_id, []).append(pk)
+        self._recomputed = set(session.scalars(select(IncidentMemberRow.mention_pk).where(redone)))
         session.execute(delete(IncidentMemberRow).where(redone))
         restored = {g.id for g in engine.open.values() if g.raised}
         return engine, epoch, position, restored
@@ -341,8 +363,11 @@ class StoredIncidentAssigner:
         live = self._live
         fresh = (
             live is not None
-            and live.generation == state.generation
             and (live.engine.last_key is None or reports[0].order_key > live.engine.last_key)
+            and (
+                live.generation == state.generation
+                or self._catch_up(session, live, {c.mention_pk for c in complaints}, reports[0].order_key)
+            )
         )
         newest = utc(session.scalar(select(func.max(MentionRow.created_at))) or reports[-1].created_at)
         writer = _Writer(self, session, newest, outcome)
@@ -364,15 +389,17 @@ class StoredIncidentAssigner:
                 slots, placed = self._replay(session, engine, writer, position)
                 writer.rewrite([g for g in engine.open.values() if g.id in restored and g.id not in writer.produced])
                 writer.finish()
-                outcome.changed_incidents |= writer.retire_vanished(epoch, self._undone)
-                self._undone = {}
+                outcome.changed_incidents |= writer.retire_vanished(epoch)
+                outcome.recomputed, self._recomputed = self._recomputed, set()
                 slots = bursts.follow(slots, self.settings.burst.baseline_days)
             writer.finish()
             outcome.changed_incidents |= self._resolve_due(session, newest, outcome)
             if self.settings.burst.enabled:
                 outcome.changed_incidents |= bursts.update(session, self.settings, engine.rates, slots, newest)
+                outcome.changed_incidents |= bursts.resolve_due(session, self.settings, newest)
             state.generation += 1
             live.generation = state.generation
+            live.seen_pk = session.scalar(select(func.max(MentionRow.pk))) or 0
             live.since_checkpoint += placed
             if live.since_checkpoint >= CHECKPOINT_EVERY:
                 self._checkpoint(session, live)
@@ -381,6 +408,27 @@ class StoredIncidentAssigner:
             raise
         self._live = live
         return outcome
+
+    def _catch_up(self, session: Session, live: _Lineage, own: set[int], first: OrderKey) -> bool:
+        """Bring the live engine up to date with what other writers stored since it last wrote, when all of
+        it lies between the engine's last report and this batch's first (writers taking turns over a stream
+        in time order): feeding those complaints is what a rebuild would replay, without the checkpoint.
+        Their rows are already written by the writer that stored them, so the engine's changes are dropped.
+        False when any of them reaches back before the engine's last report or past this batch: rebuild."""
+        engine = live.engine
+        others = [r for r in self._stored_reports(session, MentionRow.pk > live.seen_pk) if r.pk not in own]
+        last = engine.last_key
+        if any((last is not None and r.order_key <= last) or r.order_key >= first for r in others):
+            return False
+        for report in others:
+            engine.add(report)
+        engine.drain()
+        newest_checkpoint = session.scalar(select(func.max(IncidentCheckpointRow.id)))
+        if newest_checkpoint is not None and newest_checkpoint > live.epoch:
+            live.epoch = newest_checkpoint  # another writer saved the state this engine now holds too
+            live.since_checkpoint = 0
+        live.since_checkpoint += len(others)
+        return True
 
     def _replay(
         self, session: Session, engine: Engine, writer: _Writer, position: OrderKey | None
@@ -636,50 +684,25 @@ class _Writer:
             if floor.rank > Urgency.NONE.rank:
                 floors[pk] = floor
 
-    def retire_vanished(self, epoch: int, undone: dict[str, list[int]]) -> set[str]:
-        """Incidents written after the checkpoint that the replay no longer makes: each points to the incident
-        that now holds most of its reports (its heir), or to none when no incident does."""
+    def retire_vanished(self, epoch: int) -> set[str]:
+        """Incidents written after the checkpoint that the replay no longer makes are deleted (their member
+        rows already were): the store then holds exactly what one in-order pass gives, with no stray rows.
+        Such an incident only existed because reports arrived out of order (a late batch, another writer)."""
         session = self.session
-        rows = session.execute(
-            select(IncidentRow.id, IncidentRow.summary).where(
-                IncidentRow.opened_epoch >= epoch, IncidentRow.id.notlike(BURST_PREFIX + "%")
-            )
-        ).all()
-        vanished = [
-            (gid, summary)
-            for gid, summary in rows
-            if gid not in self.produced and not (summary or {}).get("superseded")
-        ]
-        if not vanished:
-            return set()
-        ids = {gid for gid, _ in vanished}
-        pks = sorted({pk for gid in ids for pk in undone.get(gid, [])})
-        owners: dict[int, str] = {}
-        for chunk in _chunks(pks):
-            for incident_id, pk in session.execute(
-                select(IncidentMemberRow.incident_id, IncidentMemberRow.mention_pk)
-                .where(
-                    IncidentMemberRow.mention_pk.in_(chunk), IncidentMemberRow.incident_id.notlike(BURST_PREFIX + "%")
-                )
-                .order_by(IncidentMemberRow.joined_at.desc(), IncidentMemberRow.incident_id)
-            ):
-                if incident_id not in ids:
-                    owners.setdefault(pk, incident_id)
-        for gid, summary in vanished:
-            heirs = sorted(owners[pk] for pk in undone.get(gid, []) if pk in owners)
-            heir = max(set(heirs), key=lambda h: (heirs.count(h), h)) if heirs else None
-            session.execute(
-                update(IncidentRow)
-                .where(IncidentRow.id == gid)
-                .values(
-                    status=MERGED,
-                    merged_into=heir,
-                    resolves_at=None,
-                    summary={**(summary or {}), "superseded": True},
-                    updated_at=now_utc(),
+        ids = sorted(
+            gid
+            for gid in session.scalars(
+                select(IncidentRow.id).where(
+                    IncidentRow.opened_epoch >= epoch, IncidentRow.id.notlike(BURST_PREFIX + "%")
                 )
             )
-        return ids
+            if gid not in self.produced
+        )
+        for chunk in _chunks(ids):
+            session.execute(delete(IncidentMemberRow).where(IncidentMemberRow.incident_id.in_(chunk)))
+            session.execute(update(IncidentRow).where(IncidentRow.merged_into.in_(chunk)).values(merged_into=None))
+            session.execute(delete(IncidentRow).where(IncidentRow.id.in_(chunk)))
+        return set(ids)
 
 
 def visible(rows: Iterable[IncidentRow]) -> list[IncidentRow]:

@@ -99,10 +99,11 @@ class WordRates:
         for hour in [h for h in self.hours if h < oldest]:
             del self.hours[hour]
         self.coverage.prune(now - self.span)
-        if len(self._usual) > 200_000:
-            self._usual.clear()
-        if len(self._thresholds) > 200_000:
-            self._thresholds.clear()
+        # Memos are per clock hour and reports come in event-time order: an hour gone by is never asked
+        # again, so it is dropped (kept whole, they grew by ~50 MB a million mentions).
+        current = int(now // HOUR_S) - 1
+        self._usual = {key: value for key, value in self._usual.items() if key[1] >= current}
+        self._thresholds = {key: value for key, value in self._thresholds.items() if key[1] >= current}
 
     def usual(self, word: str, at: float) -> Usual | None:
         """The usual number of reports using `word` in the window's clock hours (None before enough history)."""

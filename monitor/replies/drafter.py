@@ -14,6 +14,7 @@ import functools
 import hashlib
 import itertools
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +31,8 @@ SHORTEN_ORDER = ("resolve", "clarify", "acknowledge", "check_back")
 """Which steps switch to their short phrasing first when a draft is too long."""
 
 CACHE_SIZE = 16384
+FITS_CACHE_SIZE = 4096
+"""Shapes of draft kept, least recently used dropped first (each holds its renderings: a few KB)."""
 MARK = "\ue000"
 """Where the @handle goes in a cached layout: a draft is its shape's text with the handle put in."""
 
@@ -160,7 +163,7 @@ class TemplateDrafter:
         self._layout_cache: dict[tuple[object, ...], str] = {}
         self._contexts: dict[tuple[object, ...], dict[str, Any]] = {}
         self._checked: dict[tuple[object, ...], list[str]] = {}
-        self._fits: dict[tuple[object, ...], _Fits] = {}
+        self._fits: OrderedDict[tuple[object, ...], _Fits] = OrderedDict()
         self._step_checks: dict[tuple[object, ...], list[str]] = {}
         self._offers: dict[str, list[str]] = {}
         self._tagged = frozenset(p.lower() for p in settings.address_author_on)
@@ -313,9 +316,11 @@ class TemplateDrafter:
         )  # fmt: skip
         fits = self._fits.get(key)
         if fits is None:
-            if len(self._fits) >= CACHE_SIZE:
-                self._fits.clear()
             fits = self._fits[key] = _Fits(self, replace(plan, handle=MARK if plan.handle else ""))
+            if len(self._fits) > FITS_CACHE_SIZE:
+                self._fits.popitem(last=False)
+        else:
+            self._fits.move_to_end(key)
         room = self.settings.limit_for(plan.platform) - reply_length(plan.handle, plan.platform)
         return fits.first_within(room).with_handle(plan.handle)
 

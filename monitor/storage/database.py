@@ -66,6 +66,12 @@ def schema_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+WRITER_WAIT_MS = 300_000
+"""How long a SQLite writer waits for another one before giving up (a clear error, nothing lost)."""
+WRITER_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':complaint-monitor:writer'))"
+"""One writer at a time per schema (every table of one monitor lives in one schema)."""
+
+
 def dumps_json(value: object) -> str:
     """JSON for the JSON columns: orjson (several times faster than json, and it writes NaN and infinities
     as null, which every database accepts), the standard library for what orjson refuses (huge integers)."""
@@ -90,7 +96,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # WAL's recommended setting: a crash of the process loses nothing committed; only a power cut can
     # lose the last few commits (never corrupt), and each commit skips an fsync.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # Writers queue for the write lock (see Database.writing); a rebuild of the incidents can hold it for
+    # a while on a big store, so wait long rather than fail.
+    cursor.execute(f"PRAGMA busy_timeout={WRITER_WAIT_MS}")
     cursor.close()
 
 
@@ -184,6 +192,24 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """`session` for a transaction that writes: it starts by waiting for every other writer on this
+        database to finish, so writers (batches, labels, status changes, in any number of processes) run
+        one after another and each sees everything committed before it.
+
+        PostgreSQL: a transaction-level advisory lock (per schema), released by the commit or rollback.
+        SQLite: BEGIN IMMEDIATE, which takes the write lock at once; a transaction that read first and
+        wrote later could otherwise fail outright when another process committed in between.
+        """
+        with self.session() as session:
+            connection = session.connection()
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(WRITER_LOCK_SQL)
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,6 +7,7 @@ mentions ─┬─ classifications   (one per mention, the latest verdict)
           └─ incident_members ── incidents
 cursors: where each connector left off.
 incident_checkpoints, incident_state: the incident engine's saved state (see monitor.incidents.store).
+daemons, connector_leases, job_runs: the fleet of `run` daemons (see monitor.fleet).
 
 Schema changes go through Alembic (monitor/storage/migrations); never edit a
 released migration, add a new one.
@@ -70,6 +71,8 @@ class MentionRow(Base):
         UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external_id"),
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_status", "status"),
+        # The review inbox: open complaints, oldest first, paged by (created_at, pk); covering its facets.
+        Index("ix_mentions_inbox", "status", "created_at", "pk", "platform"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -98,7 +101,11 @@ class MentionRow(Base):
 
 class ClassificationRow(Base):
     __tablename__ = "classifications"
-    __table_args__ = (Index("ix_classifications_complaint_urgency", "is_complaint", "urgency"),)
+    __table_args__ = (
+        Index("ix_classifications_complaint_urgency", "is_complaint", "urgency"),
+        # The review inbox's join and facet counts, read from the index alone.
+        Index("ix_classifications_inbox", "mention_pk", "is_complaint", "urgency", "category", "lang"),
+    )
 
     mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True)
     lang: Mapped[str] = mapped_column(String(10))
@@ -126,6 +133,8 @@ class LabelRow(Base):
     category: Mapped[str | None] = mapped_column(String(50), nullable=True)
     labeled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The review-inbox user who gave it; NULL from the CLI.
+    labeled_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class ReplyDraftRow(Base):
@@ -141,6 +150,9 @@ class ReplyDraftRow(Base):
     drafted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     # What the draft was made from (language, category, urgency, incident); unchanged inputs are not re-drafted.
     inputs: Mapped[str] = mapped_column(String(200), default="")
+    # Set when a person edited the draft in the review inbox.
+    edited_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class StatusChangeRow(Base):
@@ -152,6 +164,8 @@ class StatusChangeRow(Base):
     new_status: Mapped[str] = mapped_column(String(20))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who made the change (a review-inbox user); NULL for the pipeline and the CLI.
+    user_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class IncidentRow(Base):
@@ -219,6 +233,28 @@ class IncidentCheckpointRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
 
+class UserRow(Base):
+    """A person who may use the review inbox (`complaint-monitor users add`)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("name", name="uq_users_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))  # agent | viewer
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class WebSecretRow(Base):
+    """The review inbox's session-signing key, made once so sessions survive a restart."""
+
+    __tablename__ = "web_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class IncidentStateRow(Base):
     """One row: bumped by every incident assignment, so a process knows whether its in-memory state is current."""
 
@@ -226,3 +262,53 @@ class IncidentStateRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DaemonRow(Base):
+    """One `complaint-monitor run` process: its heartbeat, and when it stopped cleanly (NULL while running)."""
+
+    __tablename__ = "daemons"
+
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """hostname:pid:random, unique per process."""
+    hostname: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_seconds: Mapped[float] = mapped_column(Float)
+    """How often it beats: `status` calls it silent after three missed beats."""
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ConnectorLeaseRow(Base):
+    """Which daemon polls a connector (`holder` until `expires_at`, wall clock), and how its last poll went.
+
+    A released or never-taken lease has holder NULL. The poll columns outlive the lease, so `status`
+    shows the last poll even when no daemon is running.
+    """
+
+    __tablename__ = "connector_leases"
+
+    connector: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_poll_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class JobRunRow(Base):
+    """A scheduled job's run (`job` at `scheduled_for`): the first daemon to insert the row runs it."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
