@@ -26,7 +26,8 @@ into the repo):
   UTC (the late-February 2015 winter storm), subsampled when fewer are wanted, in their real order.
 - Outage "pdam-water-outage": Bandung `keluhan` tweets reporting that piped water (PDAM) does not
   flow ("air pdam tidak mengalir", "cai teu ngocor"), in file order (the set has no timestamps).
-  Both real clusters are excluded from the background in full, whatever part of them is used.
+  Both real clusters are excluded from the background in full, whatever part of them is used, and so are
+  the other airlines' "Cancelled Flight" tweets of those storm days (the same real outage).
 
 Synthetic: every author, time, id, url, metric and platform; the brand handle (@PayKitaCare, the
 care account of the fictional e-wallet PayKita in config.yaml); light text variation; and outages
@@ -284,8 +285,11 @@ def _read_airline(path: Path, brand_handle: str) -> tuple[list[Text], list[Clust
             seen.add(row["tweet_id"])
             text = _AIRLINE_HANDLE.sub(brand_handle, row["text"].strip(), count=1)
             created = datetime.strptime(row["tweet_created"], "%Y-%m-%d %H:%M:%S %z").astimezone(UTC)
-            if row["airline"] == airline and row["negativereason"] == reason and created.strftime("%Y-%m-%d") in dates:
-                cluster.append((created, row["tweet_id"], ClusterTweet(row["name"], text)))
+            if row["negativereason"] == reason and created.strftime("%Y-%m-%d") in dates:
+                # The storm cancelled flights at every airline: those tweets are the same real outage, so none
+                # of them is background (in one brand's stream they could not be told from the injected one).
+                if row["airline"] == airline:
+                    cluster.append((created, row["tweet_id"], ClusterTweet(row["name"], text)))
                 continue
             complaint = row["airline_sentiment"] == "negative"
             background.append(Text(text, "en", complaint, "twitter_us_airline_sentiment"))
