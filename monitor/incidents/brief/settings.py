@@ -18,7 +18,7 @@ class BriefSettings(BaseModel):
     """Representative quotes per brief, chosen to cover languages, platforms and facts."""
     first_links: int = Field(3, ge=0, le=20)
     """Links to this many of the first reports."""
-    values_per_fact: int = Field(8, ge=1, le=100)
+    values_per_fact: int = Field(12, ge=1, le=100)
     """At most this many values of each kind of fact (most-mentioned first)."""
     merchants: list[str] = Field(default_factory=list)
     """Merchant and partner names to recognise, on top of the bundled list and brand.names other than the brand."""
