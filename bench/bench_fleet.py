@@ -108,7 +108,9 @@ def main() -> None:
                 differing = [table for table in reference if reference[table] != result[table]]
                 verdict = "identical to 1 worker" if not differing else f"DIFFERENT: {', '.join(differing)}"
             ratio = f"{rate / single_rate:.2f}x" if single_rate else "-"
-            print(f"{n:>7} {wall:>7.1f} {rate:>10,.0f} {ratio:>11} {cpu:>6.1f} {cpu / wall:>10.2f}  {verdict}", flush=True)
+            print(
+                f"{n:>7} {wall:>7.1f} {rate:>10,.0f} {ratio:>11} {cpu:>6.1f} {cpu / wall:>10.2f}  {verdict}", flush=True
+            )
 
 
 if __name__ == "__main__":
