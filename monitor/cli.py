@@ -35,6 +35,7 @@ def known_errors() -> tuple[type[BaseException], ...]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="complaint-monitor", prog_name="complaint-monitor", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_path",

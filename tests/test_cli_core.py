@@ -314,3 +314,35 @@ def test_a_label_corrects_what_the_team_sees(cli, tmp_path: Path) -> None:
         None,
     )
     assert "x:9008" not in cli("--db", db, "digest", "--format", "text").out
+
+
+def test_run_once_tells_scripts_when_some_channels_failed(cli, tmp_path: Path) -> None:
+    """All fine: 0. Some channels failed: 3, with what the others fetched stored. All failed: 1."""
+    sample = ROOT / "examples" / "sample_mentions.jsonl"
+    good = f"  - name: good\n    type: file\n    path: {sample}\n"
+    bad = f"  - name: gone\n    type: file\n    path: {tmp_path / 'missing.jsonl'}\n"
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    configs = {"ok": good, "some": good + bad, "all": bad}
+    codes = {}
+    for name, connectors in configs.items():
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(f"connectors:\n{connectors}", encoding="utf-8")
+        result = cli("--config", str(config), "--db", db, "run", "--once")
+        codes[name] = result.code
+        assert "Traceback" not in result.err
+        if name == "some":
+            assert "1 of 2 connector(s) failed" in result.err and result.out.startswith("good: ")
+    assert codes == {"ok": 0, "some": 3, "all": 1}
+
+
+def test_version_is_the_package_version() -> None:
+    import contextlib
+    import io
+    from importlib.metadata import version
+
+    from monitor.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--version"]) == 0
+    assert out.getvalue().strip() == f"complaint-monitor {version('complaint-monitor')}"

@@ -29,6 +29,10 @@ def _default_config_for(target: Path) -> str:
     return text
 
 
+
+PARTIAL_FAILURE = 3
+"""`run --once` exit code when some connectors failed and the others were polled (all failed: 1)."""
+
 @click.command("init")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @click.pass_obj
@@ -104,6 +108,10 @@ def run_command(app: App, once: bool) -> None:
         failures += 0 if result.ok else 1
     if failures == len(entries):
         raise UserError(f"all {failures} connector(s) failed")
+    if failures:
+        # What was fetched is stored; the exit code tells cron and scripts that some channels failed.
+        click.echo(f"complaint-monitor: {failures} of {len(entries)} connector(s) failed", err=True)
+        click.get_current_context().exit(PARTIAL_FAILURE)
 
 
 def register(cli: click.Group) -> None:
