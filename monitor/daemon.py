@@ -170,7 +170,7 @@ class Daemon:
 
     def _report(self, entry: ConnectorSettings, result: PollResult) -> None:
         if result.ok:
-            log.info(result.line())
+            log.info(result.line(datetime.now(UTC)))
         else:
             log.warning(result.line())
         try:
@@ -265,6 +265,8 @@ class Daemon:
     # -- main loop -------------------------------------------------------------------------------
 
     def run(self) -> None:
+        if log.getEffectiveLevel() > logging.INFO:
+            log.setLevel(logging.INFO)  # a daemon says what it took in by default: one line per poll
         settings = self.app.settings
         entries = enabled_connectors(settings)
         if not entries:

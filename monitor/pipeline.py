@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -72,9 +73,13 @@ class IngestReport:
     incidents_changed: set[str] = field(default_factory=set)
     stopped: bool = False
     """True when a stop was asked for before every batch was stored (the rest was not taken in)."""
+    newest: datetime | None = None
+    """The newest mention received (its own timestamp): how far behind the channel is, for the logs."""
 
     def merge(self, other: IngestReport) -> None:
         self.stopped = self.stopped or other.stopped
+        if other.newest is not None and (self.newest is None or other.newest > self.newest):
+            self.newest = other.newest
         self.received += other.received
         self.new += other.new
         self.duplicates += other.duplicates
@@ -232,7 +237,7 @@ class Pipeline:
 
     def _process_batch(self, batch: PreparedBatch, source: str) -> IngestReport:
         mentions, prepared = batch.mentions, batch.prepared
-        report = IngestReport(received=len(mentions))
+        report = IngestReport(received=len(mentions), newest=max((m.created_at for m in mentions), default=None))
         outcome: IncidentOutcome | None = None
         with self._lock, self.database.writing() as session:
             if batch.rows is not None and session.get_bind().dialect.name == "sqlite":

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors import (
@@ -57,11 +58,25 @@ class PollResult:
     def summary(self) -> str:
         return self.report.summary() if self.ok else f"{self.outcome}: {self.message}"
 
-    def line(self) -> str:
+    def line(self, now: datetime | None = None) -> str:
+        """One line for the log or the terminal; with `now`, how far the newest mention lags behind it."""
         if self.ok:
             skipped = f", {len(self.skipped)} malformed item(s) skipped" if self.skipped else ""
-            return f"{self.connector}: {self.report.summary()}{skipped}"
+            newest = self.report.newest
+            lag = f"; lag {format_lag(now - newest)}" if now is not None and newest is not None else ""
+            return f"{self.connector}: {self.report.summary()}{skipped}{lag}"
         return f"{self.connector}: {self.outcome}: {self.message}"
+
+
+def format_lag(lag: timedelta) -> str:
+    seconds = max(0, int(lag.total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
 
 
 def build_connector(settings: Settings, entry: ConnectorSettings) -> Connector:

@@ -137,3 +137,31 @@ def test_daemon_polls_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(MentionRow)) == 6
     db.dispose()
+
+
+@pytest.mark.slow
+def test_the_daemon_says_what_each_poll_took_in_at_its_default_level(tmp_path: Path) -> None:
+    """No -v: one line per poll with the channel, new, duplicates, complaints, incidents and the lag."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(ROOT / "config.yaml"), "--db", db, "run"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        lines: list[str] = []
+        assert daemon.stderr is not None
+        while time.monotonic() < deadline:
+            line = daemon.stderr.readline()
+            lines.append(line)
+            if "sample: 340 new" in line:
+                break
+        else:
+            pytest.fail("no poll line within 60 s:\n" + "".join(lines))
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=30)
+    poll = lines[-1]
+    assert " INFO " in poll and "0 duplicates" in poll and "complaints flagged" in poll and "incidents updated" in poll
+    assert "; lag " in poll and poll.rstrip().endswith("d")  # the sample stream is from March 2026
