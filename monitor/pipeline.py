@@ -44,6 +44,7 @@ from monitor.stages import IncidentAssigner, IncidentOutcome, MentionClassifier,
 from monitor.storage import Database
 from monitor.storage.bulk import insert_rows, insert_tuples
 from monitor.storage.repository import (
+    classification_of,
     flag_new,
     insert_mention_rows,
     insert_new_mentions,
@@ -112,18 +113,6 @@ def _apply_label(classification: Classification, label: LabelRow | None) -> Clas
         category=label.category or classification.category,
         reasons=classification.reasons + ("human label",),
         model_version=classification.model_version,
-    )
-
-
-def _classification_of(row: ClassificationRow) -> Classification:
-    return Classification(
-        lang=row.lang,
-        is_complaint=row.is_complaint,
-        complaint_score=row.complaint_score,
-        urgency=Urgency(row.urgency),
-        category=row.category,
-        reasons=tuple(row.reasons or ()),
-        model_version=row.model_version,
     )
 
 
@@ -314,7 +303,7 @@ class Pipeline:
         label = session.get(LabelRow, row.pk)
         if stored is None or label is None:
             return
-        verdict = _apply_label(_classification_of(stored), label)
+        verdict = _apply_label(classification_of(stored), label)
         stored.is_complaint = verdict.is_complaint
         stored.complaint_score = float(verdict.complaint_score)
         stored.category = verdict.category
@@ -389,7 +378,7 @@ class Pipeline:
         """Draft one stored mention again (after a correction); None when it is not a complaint."""
         if row.classification is None:
             return None
-        verdict = _apply_label(_classification_of(row.classification), session.get(LabelRow, row.pk))
+        verdict = _apply_label(classification_of(row.classification), session.get(LabelRow, row.pk))
         if not verdict.is_complaint:
             return None
         incident = open_incident_of(session, row.pk)
@@ -448,7 +437,7 @@ class Pipeline:
             for row, classification_row, stored_inputs, edited_by in pairs:
                 if not classification_row.is_complaint or edited_by:
                     continue  # a draft a person edited is theirs: the pipeline never replaces it
-                verdict = _classification_of(classification_row)
+                verdict = classification_of(classification_row)
                 if row.pk in raised:
                     verdict = _floored(verdict, raised[row.pk])
                 incident = memberships[row.pk]

@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
 from monitor.models import Classification, Mention, Status, Urgency
-from monitor.storage.repository import mention_from_row, mention_ref
+from monitor.storage.repository import classification_of, mention_from_row, mention_ref
 from monitor.storage.schema import (
-    ClassificationRow,
     IncidentMemberRow,
     IncidentRow,
     LabelRow,
@@ -196,18 +195,6 @@ def label_summary(label: LabelRow) -> str:
 def draft_version(text: str | None) -> str:
     """A short fingerprint of a draft's text: what a person saw when they started editing it."""
     return hashlib.sha256((text or "").encode("utf-8")).hexdigest()[:16]
-
-
-def classification_of(row: ClassificationRow) -> Classification:
-    return Classification(
-        lang=row.lang,
-        is_complaint=row.is_complaint,
-        complaint_score=row.complaint_score,
-        urgency=Urgency(row.urgency),
-        category=row.category,
-        reasons=tuple(row.reasons or ()),
-        model_version=row.model_version,
-    )
 
 
 def lint_text(

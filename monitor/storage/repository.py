@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
 from monitor.mention_io import format_timestamp
-from monitor.models import Mention, Metrics, Status
+from monitor.models import Classification, Mention, Metrics, Status, Urgency
 from monitor.storage.bulk import converted, insert_converted, insert_new_returning, insert_rows, sqlite_dialect
 from monitor.storage.schema import (
     ClassificationRow,
@@ -40,6 +40,19 @@ def mention_from_row(row: MentionRow) -> Mention:
         metrics=Metrics(**{k: int(metrics.get(k, 0) or 0) for k in ("followers", "likes", "reposts", "replies")}),
         in_reply_to=row.in_reply_to,
         raw=dict(row.raw or {}),
+    )
+
+
+def classification_of(row: ClassificationRow) -> Classification:
+    """A stored verdict as the pipeline's Classification."""
+    return Classification(
+        lang=row.lang,
+        is_complaint=row.is_complaint,
+        complaint_score=row.complaint_score,
+        urgency=Urgency(row.urgency),
+        category=row.category,
+        reasons=tuple(row.reasons or ()),
+        model_version=row.model_version,
     )
 
 
