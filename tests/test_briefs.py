@@ -342,17 +342,6 @@ def test_config_adds_merchants_and_places() -> None:
     assert _people(brief, "place", "Citayam") == 4 and _people(brief, "place", "Depok") == 4
 
 
-def test_readme_lists_the_commands_help_shows(cli) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("### Commands", 1)[1].split("```", 2)[1]
-    result = cli("incidents", "export", "--help")
-    assert "md" in result.out
-    assert "incidents export [--format json|jsonl|csv|md]" in block
-    commands = cli("--help").out.split("Commands:", 1)[1].split()
-    for command in ("init", "import", "run", "mentions", "incidents", "digest", "connectors", "replies", "train"):
-        assert command in commands and command in block
-
-
 def test_the_digest_leads_with_the_brief(cli, sample_db: str, exported) -> None:
     text = cli("--config", CONFIG, "--db", sample_db, "digest", "--format", "text")
     md = cli("--config", CONFIG, "--db", sample_db, "digest", "--format", "md")

@@ -346,3 +346,27 @@ def test_version_is_the_package_version() -> None:
     with contextlib.redirect_stdout(out):
         assert main(["--version"]) == 0
     assert out.getvalue().strip() == f"complaint-monitor {version('complaint-monitor')}"
+
+
+def test_readme_command_list_matches_help(cli) -> None:
+    """Every command --help shows is in the README's list, and each subcommand group's commands too."""
+    import re
+
+    import click
+
+    from monitor.cli import cli as group
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Commands", 1)[1].split("```", 2)[1]
+    listed: set[str] = set()
+    for line in block.splitlines():
+        if line.startswith("  ") and line.strip():
+            usage = re.split(r"\s{2,}", line.strip())[0]  # "train | classify | evaluate | label ID"
+            listed.update(part.split()[0] for part in usage.split(" | "))
+    assert set(group.commands) <= listed, set(group.commands) - listed
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            for sub in command.commands:
+                assert f"{name} {sub}" in block or f"| {sub}" in block or f"{sub} " in block, (name, sub)
+    assert "[--format json|jsonl|csv|md]" in block and "md" in cli("incidents", "export", "--help").out
+    assert "--version" in cli("--help").out and "--version" in readme

@@ -183,19 +183,6 @@ def test_a_stop_ends_the_wait_for_a_hung_fetch_at_once(tmp_path: Path) -> None:
             pass
 
 
-def test_readme_lists_every_command() -> None:
-    from monitor.cli import cli as group
-
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("### Commands", 1)[1].split("```", 2)[1]
-    listed: set[str] = set()
-    for line in block.splitlines():
-        if line.startswith("  ") and line.strip():
-            usage = re.split(r"\s{2,}", line.strip())[0]  # "train | classify | evaluate | label ID"
-            listed.update(part.split()[0] for part in usage.split(" | "))
-    assert set(group.commands) <= listed, set(group.commands) - listed
-
-
 # -- daemons as OS processes -----------------------------------------------------------------------
 
 
