@@ -359,7 +359,7 @@ def test_three_daemons_share_the_connectors_and_take_over_from_a_killed_one(pg_u
         stopped = session.scalars(select(DaemonRow.stopped_at)).all()
     written = sum(d.text().count("INFO monitor.daemon: wrote text digest") for d in daemons)
     skipped = sum(d.text().count("run by another daemon") for d in daemons)
-    assert len(runs) >= 3, runs
+    assert len(runs) >= 2, runs  # every 3 s over the test; a busy machine can make APScheduler skip a late one
     assert all(run.scheduled_for.second % 3 == 0 and run.scheduled_for.microsecond == 0 for run in runs)
     finished = [run for run in runs if run.finished_at is not None]
     assert written == len(finished) >= len(runs) - 1  # the victim may have died inside one
