@@ -34,7 +34,21 @@ def known_errors() -> tuple[type[BaseException], ...]:
     return (UserError, ConfigError, StorageError, ConnectorError)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXAMPLES = """\b
+Examples:
+  complaint-monitor run --once                  poll every channel once (the sample stream by default)
+  complaint-monitor digest --format text        what the team should look at first
+  complaint-monitor import last_month.jsonl     replay history through the whole pipeline
+  complaint-monitor mentions export --flagged --since 24h > flagged.jsonl
+  complaint-monitor incidents export --format md --since 7d --out incidents.md
+  complaint-monitor mentions status x:1898662 replied --note "DM sent"
+  complaint-monitor --db postgresql://monitor@db/monitor run    the daemon, on PostgreSQL
+
+Exit codes: 0 done, 1 a clear error (one line on stderr), 3 run --once: some channels failed.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.version_option(package_name="complaint-monitor", prog_name="complaint-monitor", message="%(prog)s %(version)s")
 @click.option(
     "--config",

@@ -370,3 +370,9 @@ def test_readme_command_list_matches_help(cli) -> None:
                 assert f"{name} {sub}" in block or f"| {sub}" in block or f"{sub} " in block, (name, sub)
     assert "[--format json|jsonl|csv|md]" in block and "md" in cli("incidents", "export", "--help").out
     assert "--version" in cli("--help").out and "--version" in readme
+
+
+def test_help_shows_examples_and_exit_codes(cli) -> None:
+    out = cli("--help").out
+    assert "Examples:" in out and "complaint-monitor run --once" in out
+    assert "Exit codes: 0 done, 1 a clear error" in " ".join(out.split())
