@@ -32,28 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_pipeline import drop_schema, fresh_url  # noqa: E402 - the same fresh schema per run
+
 PER_DAY = 20_000
 PASSWORD = "bench password 1"
 DRAFT = ("@{author} Mohon maaf atas kendala yang Anda alami. Mohon kirim detailnya melalui DM, tim kami akan "
          "membantu. Apakah langkah ini sesuai untuk Anda?")  # fmt: skip
-
-
-def fresh_url(kind: str, pg_url: str, folder: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{folder / 'inbox.db'}"
-    import psycopg
-
-    schema = f"bench_inbox_{int(time.time() * 1000) % 10**9}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return f"{pg_url}?options=-csearch_path%3D{schema}"
-
-
-def drop_schema(pg_url: str, url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{url.rsplit("%3D", 1)[1]}" CASCADE')
 
 
 def seed(url: str, mentions: int, open_complaints: int) -> dict[str, int]:
@@ -255,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     table: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in [k.strip() for k in args.databases.split(",") if k.strip()]:
-            url = fresh_url(kind, args.pg, Path(tmp))
+            url = fresh_url(kind, args.pg, Path(tmp), "inbox")
             try:
                 for name, values in bench_database(kind, url, args, Path(tmp)):
                     table.setdefault(name, {})[kind] = values
