@@ -416,3 +416,23 @@ def test_replaying_from_a_checkpoint_in_a_new_process_gives_the_same_incidents(t
     feed(late, batches[::-1])  # every batch older than the last: replays from an earlier checkpoint
     expected = shape(one)
     assert expected and shape(fresh) == expected and shape(late) == expected
+
+
+def test_after_a_rise_of_an_everyday_problem_its_everyday_reports_stay_out_of_the_incident(empty_db):
+    # refunds are late every day (6 reports an hour); for one hour 30 more people report it: that hour is an
+    # incident, but the everyday reports after the rise are the usual level again, not more of the incident
+    background = steady(0, days=7, per_hour=6)
+    rise_start = 30
+    rise = [make(50_000 + i, f"surge{i}", ORDINARY[i % len(ORDINARY)], rise_start + i * 2, category="payment_billing")
+            for i in range(30)]
+    feed(empty_db, _batches(background + rise))
+
+    found = [i for i in incidents(empty_db) if i["kind"] == "text"]
+    assert found, "the rise is an incident"
+    incident = max(found, key=lambda i: len(i["mentions"]))
+    members = {m["id"] for m in incident["mentions"]}
+    rise_ids = {r["id"] for r in rise}
+    assert len(members & rise_ids) >= 24
+    rise_end = T0 + timedelta(minutes=rise_start + 29 * 2)
+    late_everyday = [r["id"] for r in background if r["id"] in members and r["at"] > rise_end + timedelta(hours=3)]
+    assert late_everyday == []

@@ -129,9 +129,14 @@ class Engine:
         self.config = config
         self.window_s = config.window.total_seconds()
         self.open: dict[str, Group] = {}
+        self.incidents: set[str] = set()
+        """The ids of the open groups that are incidents (few): always candidates for a report sharing a word."""
         self.seeds: dict[str, Report] = {}
         """Reports alone so far, by the id of the group each would start (promoted by `_grown`)."""
         self._postings: dict[str, set[str]] = {}
+        """Lookup word → the open groups and seeds using it."""
+        self._group_postings: dict[str, set[str]] = {}
+        """Lookup word → the open groups (not seeds) using it: far fewer, so a common word can still find them."""
         self._expiry: list[tuple[float, str]] = []
         self._due: dict[str, float] = {}
         self.history = TextHistory(config.anomaly.baseline_days, config.window)
@@ -163,7 +168,15 @@ class Engine:
         self.changes.joins.append(Join(group.id, member.report.pk, member.similarity, member.joined_at))
 
     def _index(self, group: Group, words: Iterator[str] | list[str] | tuple[str, ...]) -> None:
+        words = list(words)
         self._index_id(group.id, words)
+        postings = self._group_postings
+        for word in words:
+            posting = postings.get(word)
+            if posting is None:
+                postings[word] = {group.id}
+            else:
+                posting.add(group.id)
 
     def _index_id(self, gid: str, words: Iterator[str] | list[str] | tuple[str, ...]) -> None:
         postings = self._postings
@@ -176,6 +189,13 @@ class Engine:
 
     def _drop(self, group: Group, words: list[str] | tuple[str, ...]) -> None:
         self._drop_id(group.id, words)
+        postings = self._group_postings
+        for word in words:
+            posting = postings.get(word)
+            if posting is not None:
+                posting.discard(group.id)
+                if not posting:
+                    del postings[word]
 
     def _drop_id(self, gid: str, words: list[str] | tuple[str, ...]) -> None:
         for word in words:
@@ -212,6 +232,7 @@ class Engine:
     def _close(self, group: Group, at: datetime, reason: str) -> None:
         self._unindex(group)
         del self.open[group.id]
+        self.incidents.discard(group.id)
         self._due.pop(group.id, None)
         group.closed_at = at
         group.close_reason = reason
@@ -258,6 +279,8 @@ class Engine:
     def restore(self, group: Group) -> None:
         """Re-open a group as it was saved (see `snapshot`)."""
         self.open[group.id] = group
+        if group.raised:
+            self.incidents.add(group.id)
         group.gone.clear()
         self._index(group, list(group.words))
         self._schedule(group)
@@ -312,32 +335,48 @@ class Engine:
         excess = excess_share(observed, usual)
         return excess if excess >= CATEGORY_MIN_EXCESS else 0.0
 
-    def _category_term(self, a: str, b: str, excess: float) -> float:
+    def _category_term(self, a: str, b: str, excess: float, share: float = 1.0) -> float:
+        """The category's part of a similarity: a bonus while the shared category is anomalous, a penalty
+        when they differ, scaled by `share`, how much of the group(s) compared hold their leading category
+        (a problem the classifier files under many categories is not told apart by them)."""
         if a in GENERIC_CATEGORIES or b in GENERIC_CATEGORIES:
             return 0.0
         if a != b:
-            return -self.config.category_penalty
+            return -self.config.category_penalty * share
         return self.config.category_weight * excess
 
     # ---- assignment ----------------------------------------------------------------------------
 
     def _candidates(self, words: list[str] | tuple[str, ...]) -> list[str]:
-        """The open groups and seeds sharing the most lookup words with `words` (ids; at most MAX_CANDIDATES)."""
+        """The open groups and seeds sharing the most lookup words with `words` (ids; at most MAX_CANDIDATES),
+        then every open incident sharing a word with them.
+
+        An incident is about the words everybody is using right now, which are the words too common to
+        find candidates by: without the second part, at a big brand's volume, most reports of an outage
+        never meet the incident about it."""
         shared: Counter[str] = Counter()
         postings = self._postings
-        found = [p for p in map(postings.get, words) if p]
-        for posting in found:
+        found = [(w, p) for w, p in zip(words, map(postings.get, words)) if p]
+        for word, posting in found:
             if len(posting) <= COMMON_WORD_POSTINGS:
                 shared.update(posting)
+            else:  # too common among seeds: the groups using it may still be few enough
+                groups = self._group_postings.get(word)
+                if groups and len(groups) <= COMMON_WORD_POSTINGS:
+                    shared.update(groups)
         if not shared:
-            for posting in found:
+            for _, posting in found:
                 shared.update(posting)
-            if not shared:
-                return []
-        # Groups sharing far fewer words than the best-sharing one are hardly ever the closest: skip them.
-        floor = max(shared.values()) // 2
-        ranked = heapq.nsmallest(MAX_CANDIDATES, [(-n, gid) for gid, n in shared.items() if n >= floor])
-        return [gid for _, gid in ranked]
+        ranked: list[str] = []
+        if shared:
+            # Groups sharing far fewer words than the best-sharing one are hardly ever the closest: skip them.
+            floor = max(shared.values()) // 2
+            ranked = [gid for _, gid in heapq.nsmallest(MAX_CANDIDATES, [(-n, gid) for gid, n in shared.items()
+                                                                          if n >= floor])]  # fmt: skip
+        for gid in sorted(self.incidents):
+            if gid not in ranked and any(word in self.open[gid].words for word in words):
+                ranked.append(gid)
+        return ranked
 
     def add(self, report: Report) -> Placement:
         key = report.order_key
@@ -358,8 +397,10 @@ class Engine:
         for gid in self._candidates(lookup):
             group = self.open.get(gid)
             if group is not None:
+                if group.raised and _back_to_usual(group, report.author):
+                    continue
                 score = weighted_cosine(group.centroid, group.norm2, vector, norm2, surging)
-                score += self._category_term(group.category, category, excess)
+                score += self._category_term(group.category, category, excess, group.category_share())
                 first_seen = group.first_seen
             else:
                 seed = self.seeds[gid]
@@ -395,10 +436,12 @@ class Engine:
                 seed = self.seeds[oid]
                 alike = weighted_cosine(target.centroid, target.norm2, seed.features.vector, seed.features.norm2,
                                         surging)  # fmt: skip
-                alike += self._category_term(target.category, seed.category, excess)
+                alike += self._category_term(target.category, seed.category, excess, target.category_share())
                 raised = target.raised
             else:
-                alike = self.similarity(target, other) + self._category_term(target.category, other.category, excess)
+                alike = self.similarity(target, other) + self._category_term(
+                    target.category, other.category, excess, min(target.category_share(), other.category_share())
+                )
                 raised = target.raised or other.raised
             # an incident takes in a group as alike as a report must be to join it
             needed = min(self.config.merge_similarity, threshold) if raised else self.config.merge_similarity
@@ -429,6 +472,7 @@ class Engine:
         member = Member(report, 1.0, report.created_at)
         group.add(member, self.window_s)
         self.open[gid] = group
+        self._index(group, list(group.words))
         self._join(group, member)
         return group
 
@@ -468,12 +512,16 @@ class Engine:
             return incident
         expected = usual.expected
         calm = calm_level(expected)
-        if group.size > len(group.live):
-            group = self._restart(group, report.created_at)
+        fitting = self._fitting(group, report.at)
+        if len({m.report.author for m in fitting}) < self.config.min_authors:
+            return group  # what made it look anomalous was mostly reports it had drifted away from
+        if group.size > len(fitting):
+            group = self._restart(group, report.created_at, fitting)
         else:
             for member in group.live:  # its members so far were a hidden candidate's: now they are news
                 self._join(group, member)
         group.raise_with(report.created_at, report.pk, round(expected, 3), usual.how, usual.days, calm)
+        self.incidents.add(group.id)
         group.observed = observed
         group.hot_until = report.at
         self._gather(group, report)
@@ -562,7 +610,9 @@ class Engine:
             if other is None or other is group or not other.raised:
                 continue
             excess = self.category_excess(other.category, at)
-            alike = self.similarity(other, group) + self._category_term(other.category, group.category, excess)
+            alike = self.similarity(other, group) + self._category_term(
+                other.category, group.category, excess, min(other.category_share(), group.category_share())
+            )
             if alike >= self.config.similarity and (best is None or alike > best[0]):
                 best = (alike, other)
         return best[1] if best is not None else None
@@ -571,7 +621,7 @@ class Engine:
         """Merge into a new incident the candidate groups that hold other reports of the same problem."""
         threshold = self.config.similarity
         excess = self.category_excess(incident.category, report.at)
-        for oid in self._candidates(list(incident.words)):
+        for oid in self._sharing(incident.words):
             other = self.open.get(oid)
             if other is None:
                 seed = self.seeds.get(oid)
@@ -579,21 +629,55 @@ class Engine:
                     continue
                 alike = weighted_cosine(incident.centroid, incident.norm2, seed.features.vector, seed.features.norm2,
                                         self.words.surging)  # fmt: skip
-                alike += self._category_term(incident.category, seed.category, excess)
+                alike += self._category_term(incident.category, seed.category, excess, incident.category_share())
                 if alike >= threshold:
                     self._merge(incident, self._grown(oid), report.created_at)
                 continue
             if other is incident or other.raised:
                 continue
-            alike = self.similarity(incident, other) + self._category_term(incident.category, other.category, excess)
+            alike = self.similarity(incident, other) + self._category_term(
+                incident.category, other.category, excess, min(incident.category_share(), other.category_share())
+            )
             if alike >= threshold:
                 self._merge(incident, other, report.created_at)
 
-    def _restart(self, old: Group, at: datetime) -> Group:
-        """A long-running candidate turns anomalous: the incident is its last window, under a new id."""
-        first = old.live[0].report
+    def _fitting(self, group: Group, at: float) -> list[Member]:
+        """The live members as alike the rest of the group as a report must be to join it.
+
+        A candidate can start from one report and drift: its first members may share only a common
+        word with what it became (a luggage complaint in front of a run of cancelled flights). Those
+        are not reports of the problem being raised."""
+        surging = self.words.surging
+        excess = self.category_excess(group.category, at)
+        threshold = self.config.similarity
+        fitting = []
+        for member in group.live:
+            feats = member.report.features
+            rest, rest_norm2 = group.without(feats)
+            alike = weighted_cosine(rest, rest_norm2, feats.vector, feats.norm2, surging)
+            alike += self._category_term(group.category, member.report.category, excess, group.category_share())
+            if alike >= threshold:
+                fitting.append(member)
+        return fitting
+
+    def _sharing(self, words: Counter[str]) -> list[str]:
+        """Every open group and seed sharing a lookup word with `words`, those sharing most first.
+
+        At a big brand's volume one problem is at first split over far more fragments than the few
+        candidates a report is compared with; an incident being raised looks at all of them, once."""
+        shared: Counter[str] = Counter()
+        for word in words:
+            posting = self._postings.get(word)
+            if posting:
+                shared.update(posting)
+        return [gid for gid, _ in sorted(shared.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    def _restart(self, old: Group, at: datetime, members: list[Member]) -> Group:
+        """A candidate turns anomalous with members that are not part of it (older than the window, or
+        drifted away from): the incident is the rest, under a new id."""
+        first = members[0].report
         fresh = Group(id=self._new_id(first, salt="raised"))
-        for member in old.live:
+        for member in members:
             moved = Member(member.report, member.similarity, at)
             fresh.add(moved, self.window_s)
             self._join(fresh, moved)
@@ -622,8 +706,12 @@ class Engine:
     def _merge(self, survivor: Group, absorbed: Group, at: datetime) -> None:
         """`absorbed` moves into `survivor`: its live members (and, for an incident, all its members)."""
         moved_pks: set[int] = set()
-        members = sorted([*survivor.live, *absorbed.live], key=lambda m: m.report.order_key)
-        absorbed_live = {id(m) for m in absorbed.live}
+        taken = list(absorbed.live)
+        if survivor.raised and not absorbed.raised and len(taken) >= 3:
+            # a candidate may have drifted: only its reports alike the rest of it are reports of its problem
+            taken = self._fitting(absorbed, at.timestamp())
+        members = sorted([*survivor.live, *taken], key=lambda m: m.report.order_key)
+        absorbed_live = {id(m) for m in taken}
         if survivor.raised and absorbed.raised:
             assert survivor.facts is not None and absorbed.facts is not None
             survivor.facts.absorb(absorbed.facts)
@@ -633,7 +721,7 @@ class Engine:
             raise AssertionError("an incident can only merge into an incident")
         elif survivor.raised:
             assert survivor.facts is not None
-            for member in absorbed.live:
+            for member in taken:
                 survivor.facts.add(member.report)
         live_pks: dict[int, Member] = {}
         for member in members:
@@ -645,16 +733,16 @@ class Engine:
             self._join(survivor, member)
         for pk in sorted(moved_pks):
             self.changes.joins.append(Join(survivor.id, pk, 0.0, at))
-        survivor.size += absorbed.size
+        whole = len(taken) == len(absorbed.live)
+        survivor.size += absorbed.size if whole else len(taken)
         before = list(survivor.words)
         self._rebuild_live(survivor, [live_pks.get(m.report.pk, m) for m in members])
         survivor.gone.extend(w for w in before if w not in survivor.words)
         self._sync(survivor)
         self._index(survivor, list(survivor.words))
-        if absorbed.first_seen is not None and (
-            survivor.first_seen is None or absorbed.first_seen < survivor.first_seen
-        ):
-            survivor.first_seen = absorbed.first_seen
+        first_seen = absorbed.first_seen if whole else min((m.report.created_at for m in taken), default=None)
+        if first_seen is not None and (survivor.first_seen is None or first_seen < survivor.first_seen):
+            survivor.first_seen = first_seen
         if survivor.raised:
             survivor.hot_until = max(survivor.hot_until, absorbed.hot_until)
         absorbed.merged_into = survivor.id
@@ -695,6 +783,16 @@ class Engine:
 def calm_level(expected: float) -> int:
     """The most distinct authors within a window that is still the usual level (about 2 sigma above it)."""
     return max(1, math.ceil(expected + 2 * math.sqrt(expected)))
+
+
+def _back_to_usual(incident: Group, author: str) -> bool:
+    """Whether a report by `author` would leave the incident at its usual level: a problem reported every
+    day (cancelled flights) is not the incident once the rise is over, and its everyday reports stay
+    out of it. A rise again starts as a candidate, which joins the incident once it is anomalous."""
+    if incident.usual < 1:
+        return False  # never reported as a rule: every report of it is news
+    authors = incident.live_authors
+    return len(authors) + (author not in authors) <= incident.calm_level
 
 
 def _closed_at(group: Group) -> float:

@@ -341,6 +341,10 @@ class Group:
                 del self.live_categories[old.category]
         return True
 
+    def category_share(self) -> float:
+        """How much of the live members share the leading category (1.0 for a group of one)."""
+        return self.live_categories.get(self.category, 0) / len(self.live) if self.live else 1.0
+
     def _leading_category(self) -> str:
         return leading(self.live_categories)
 
@@ -368,6 +372,19 @@ class Group:
             latest[member.report.author] = member.report.at
         times = sorted(latest.values(), reverse=True)
         return max(self.hot_until, times[self.calm_level])
+
+    def without(self, feats: TextFeatures) -> tuple[dict[str, int], int]:
+        """The live centroid (and its squared norm) with one member's features taken out."""
+        rest = dict(self.centroid)
+        dot = 0
+        for key, value in feats.vector.items():
+            old = rest.get(key, 0)
+            dot += old * value
+            if old == value:
+                rest.pop(key, None)
+            else:
+                rest[key] = old - value
+        return rest, self.norm2 - 2 * dot + feats.norm2
 
     def similarity_to(self, other: Group) -> float:
         return cosine(self.centroid, self.norm2, other.centroid, other.norm2)
