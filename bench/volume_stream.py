@@ -203,6 +203,7 @@ class Text(NamedTuple):
     lang: str  # "en" | "id"
     complaint: bool
     source: str  # dataset folder name
+    problem: str | None = None  # the dataset's own label of what went wrong, where it has one
 
 
 class ClusterTweet(NamedTuple):
@@ -221,6 +222,9 @@ class Corpus:
 
 _AIRLINE_HANDLE = re.compile(r"@(?:AmericanAir|united|USAirways|SouthwestAir|JetBlue|VirginAmerica)\b", re.I)
 AIRLINE_SURGE = ("American", "Cancelled Flight", ("2015-02-22", "2015-02-23"))
+AIRLINE_PROBLEM = "cancelled-flight"
+"""The truth's name for the problem of the airline outage; background tweets the dataset gives the same reason
+carry it too: during the outage they are reports of the same problem, though not injected ones."""
 
 
 @lru_cache(maxsize=4)
@@ -292,7 +296,8 @@ def _read_airline(path: Path, brand_handle: str) -> tuple[list[Text], list[Clust
                     cluster.append((created, row["tweet_id"], ClusterTweet(row["name"], text)))
                 continue
             complaint = row["airline_sentiment"] == "negative"
-            background.append(Text(text, "en", complaint, "twitter_us_airline_sentiment"))
+            problem = AIRLINE_PROBLEM if complaint and row["negativereason"] == reason else None
+            background.append(Text(text, "en", complaint, "twitter_us_airline_sentiment", problem))
     cluster.sort()
     return background, [tweet for _, _, tweet in cluster]
 
@@ -720,6 +725,7 @@ class Draft(NamedTuple):
     complaint: bool
     source: str
     outage: str | None
+    problem: str | None = None
 
 
 class StreamRecord(NamedTuple):
@@ -740,6 +746,7 @@ class StreamRecord(NamedTuple):
     complaint: bool
     source: str
     outage: str | None
+    problem: str | None = None
 
     @property
     def created_at(self) -> datetime:
@@ -777,7 +784,8 @@ class StreamRecord(NamedTuple):
         }
 
     def truth(self) -> dict[str, Any]:
-        return {"complaint": self.complaint, "source": self.source, "outage": self.outage, "lang": self.lang}
+        return {"complaint": self.complaint, "source": self.source, "outage": self.outage, "lang": self.lang,
+                "problem": self.problem}
 
     def to_json(self) -> str:
         """`json.dumps(self.to_dict(), ensure_ascii=False)`, about four times faster."""
@@ -790,15 +798,16 @@ class StreamRecord(NamedTuple):
         )
 
     def truth_json(self) -> str:
-        return _truth_json(self.complaint, self.source, self.outage, self.lang)
+        return _truth_json(self.complaint, self.source, self.outage, self.lang, self.problem)
 
 
 _json_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for strings
 
 
 @lru_cache(maxsize=256)
-def _truth_json(complaint: bool, source: str, outage: str | None, lang: str) -> str:
-    return json.dumps({"complaint": complaint, "source": source, "outage": outage, "lang": lang}, ensure_ascii=False)
+def _truth_json(complaint: bool, source: str, outage: str | None, lang: str, problem: str | None) -> str:
+    return json.dumps({"complaint": complaint, "source": source, "outage": outage, "lang": lang, "problem": problem},
+                      ensure_ascii=False)
 
 
 # ---- outages ------------------------------------------------------------------------------------------
@@ -1006,7 +1015,8 @@ def background_day(
         item, has_handle, forced = pick(pool_ids[i], times[i], draws[i])
         text = vary_text(item.text, item.complaint, has_handle, handle_u[i], emoji_u[i], alts[i], forced, config)
         author = who[i]
-        drafts.append(draft(times[i], platform_of(author), author, text, item.lang, item.complaint, item.source, None))
+        drafts.append(draft(times[i], platform_of(author), author, text, item.lang, item.complaint, item.source, None,
+                            item.problem))
     return drafts
 
 
@@ -1062,7 +1072,7 @@ class VolumeStream:
             records.append(record(
                 mention_id, d.platform, author, d.text, d.ts, url, d.lang,
                 d.lang if d.platform in LANG_TAGGED else None, followers_of(d.author),
-                likes[k], reposts[k], replies[k], d.complaint, d.source, d.outage,
+                likes[k], reposts[k], replies[k], d.complaint, d.source, d.outage, d.problem,
             ))
         records.sort(key=_ORDER)
         return records
@@ -1076,6 +1086,7 @@ class VolumeStream:
                 "name": plan.spec.name,
                 "kind": plan.spec.kind,
                 "source": plan.source,
+                "problem": AIRLINE_PROBLEM if plan.spec.kind == "airline_cluster" else plan.spec.name,
                 "start": iso(plan.start),
                 "end": iso(plan.end),
                 "first_report": iso(seen[0].ts) if seen else None,
