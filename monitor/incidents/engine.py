@@ -512,7 +512,7 @@ class Engine:
             return incident
         expected = usual.expected
         calm = calm_level(expected)
-        fitting = self._fitting(group, report.at)
+        fitting = since_onset(self._fitting(group, report.at), expected / self.window_s, report.at)
         if len({m.report.author for m in fitting}) < self.config.min_authors:
             return group  # what made it look anomalous was mostly reports it had drifted away from
         if group.size > len(fitting):
@@ -740,7 +740,9 @@ class Engine:
         survivor.gone.extend(w for w in before if w not in survivor.words)
         self._sync(survivor)
         self._index(survivor, list(survivor.words))
-        first_seen = absorbed.first_seen if whole else min((m.report.created_at for m in taken), default=None)
+        # a candidate brings its live reports only: the incident starts no earlier than the first of them
+        first_seen = (absorbed.first_seen if absorbed.raised
+                      else min((m.report.created_at for m in taken), default=None))  # fmt: skip
         if first_seen is not None and (survivor.first_seen is None or first_seen < survivor.first_seen):
             survivor.first_seen = first_seen
         if survivor.raised:
@@ -783,6 +785,20 @@ class Engine:
 def calm_level(expected: float) -> int:
     """The most distinct authors within a window that is still the usual level (about 2 sigma above it)."""
     return max(1, math.ceil(expected + 2 * math.sqrt(expected)))
+
+
+def since_onset(members: list[Member], usual_rate: float, now: float) -> list[Member]:
+    """The members from the start of the rise: where the count above the usual rate (`usual_rate`
+    reports a second) up to `now` is largest (the CUSUM change point). Before it, the problem ran at its
+    usual level, and those reports are the everyday ones, not the incident's."""
+    if usual_rate * 3600 < 0.5 or len(members) < 2:
+        return members  # a problem with no real baseline: every report of it is news
+    best, start = -math.inf, 0
+    for index, member in enumerate(members):
+        excess = (len(members) - index) - usual_rate * (now - member.report.at)
+        if excess > best:
+            best, start = excess, index
+    return members[start:]
 
 
 def _back_to_usual(incident: Group, author: str) -> bool:
