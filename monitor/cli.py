@@ -55,7 +55,7 @@ Exit codes: 0 done, 1 a clear error (one line on stderr), 3 run --once: some cha
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Config file (default: ./config.yaml if present, else built-in defaults).",
+    help="Config file (default: ./config.yaml if present, else the built-in default that `init` writes).",
 )
 @click.option("--db", "db_url", default=None, help="Database URL; overrides the config and $MONITOR_DB.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")

@@ -284,6 +284,26 @@ def test_init_writes_a_config_that_runs(cli, tmp_path: Path) -> None:
     assert run.out.startswith("sample: ") and " new, 0 duplicates" in run.out
 
 
+def test_first_command_works_from_an_empty_folder(cli, tmp_path: Path) -> None:
+    """No config file: the built-in default is the config `init` writes, with the sample shipped in the package."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ complaint-monitor run --once\n", 1)[1].splitlines()[0]
+    run = cli("run", "--once")
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[0] == shown
+    assert (tmp_path / "complaint-monitor.db").exists()
+    assert cli("digest", "--format", "text").out.startswith("PayKita — complaint digest")
+
+
+def test_init_outside_a_clone_points_at_the_shipped_sample(cli, tmp_path: Path) -> None:
+    from monitor.defaults import SAMPLE_STREAM
+
+    assert cli("init").code == 0
+    config = (tmp_path / "config.yaml").read_text(encoding="utf-8")
+    assert f"path: {SAMPLE_STREAM}\n" in config and SAMPLE_STREAM.is_file()
+    assert "examples/" not in config.split("connectors:", 1)[1].split("\n\n", 1)[0]
+
+
 def test_shipped_config_is_the_init_default() -> None:
     assert (ROOT / "config.yaml").read_text() == (ROOT / "monitor" / "default_config.yaml").read_text()
 

@@ -14,22 +14,6 @@ from monitor.mention_io import LineError
 if TYPE_CHECKING:
     from monitor.app import App
 
-DEFAULT_CONFIG_TEMPLATE = Path(__file__).resolve().parent.parent / "default_config.yaml"
-
-
-SAMPLE_STREAM = "examples/sample_mentions.jsonl"
-
-
-def _default_config_for(target: Path) -> str:
-    """The commented default; the sample stream path made to work from wherever the config lives."""
-    text = DEFAULT_CONFIG_TEMPLATE.read_text(encoding="utf-8")
-    bundled = Path(__file__).resolve().parents[2] / SAMPLE_STREAM
-    if not (target.resolve().parent / SAMPLE_STREAM).exists() and bundled.exists():
-        text = text.replace(f"path: {SAMPLE_STREAM}", f"path: {bundled}")
-    return text
-
-
-
 PARTIAL_FAILURE = 3
 """`run --once` exit code when some connectors failed and the others were polled (all failed: 1)."""
 
@@ -39,6 +23,7 @@ PARTIAL_FAILURE = 3
 def init_command(app: App, force: bool) -> None:
     """Write a commented config.yaml and create the database."""
     from monitor.config import DEFAULT_CONFIG_NAME
+    from monitor.defaults import default_config_text
 
     target = app.config_path or Path(DEFAULT_CONFIG_NAME)
     if target.exists() and not force:
@@ -46,7 +31,7 @@ def init_command(app: App, force: bool) -> None:
     else:
         if not target.parent.exists():
             raise UserError(f"folder does not exist: {target.parent}")
-        target.write_text(_default_config_for(target), encoding="utf-8")
+        target.write_text(default_config_text(target.resolve().parent), encoding="utf-8")
         click.echo(f"wrote {target}")
     app.config_path = target
     app.__dict__.pop("settings", None)
