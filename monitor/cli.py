@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from monitor.errors import UserError
+from monitor.errors import EXIT_USAGE, UserError
 
 COMMAND_MODULES = ("core", "mentions", "incidents", "digest", "models", "replies", "connectors", "status", "web")
 
@@ -44,7 +44,8 @@ Examples:
   complaint-monitor mentions status x:1898662 replied --note "DM sent"
   complaint-monitor --db postgresql://monitor@db/monitor run    the daemon, on PostgreSQL
 
-Exit codes: 0 done, 1 a clear error (one line on stderr), 3 run --once: some channels failed.
+Exit codes: 0 done; 1 part or all of the work failed (run --once or connectors check: a channel failed;
+replies lint: a draft breaks a rule); 2 a usage or config error (one line on stderr, nothing done).
 """
 
 
@@ -96,6 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except known_errors() as exc:  # evaluated only when an exception gets this far
         click.echo(f"complaint-monitor: error: {exc}", err=True)
-        return 1
+        return getattr(exc, "exit_code", EXIT_USAGE)  # a config, storage or connector error: EXIT_USAGE
     # ctx.exit(n) in a command comes back here as the return value
     return code if isinstance(code, int) else 0

@@ -248,7 +248,7 @@ def test_user_mistakes_are_one_clear_line(cli, tmp_path: Path, args: tuple[str, 
     if "--db" not in args:
         args = ("--db", f"sqlite:///{tmp_path / 'm.db'}", *args)
     result = cli(*args)
-    assert result.code != 0
+    assert result.code == 2  # a usage or config error
     assert expected in result.err
     assert "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
@@ -268,7 +268,7 @@ def test_malformed_config_is_one_clear_line(cli, tmp_path: Path, content: str, e
     config = tmp_path / "bad.yaml"
     config.write_text(content)
     result = cli("--config", str(config), "digest")
-    assert result.code != 0
+    assert result.code == 2
     assert expected in result.err
     assert "Traceback" not in result.err
 
@@ -337,7 +337,7 @@ def test_a_label_corrects_what_the_team_sees(cli, tmp_path: Path) -> None:
 
 
 def test_run_once_tells_scripts_when_some_channels_failed(cli, tmp_path: Path) -> None:
-    """All fine: 0. Some channels failed: 3, with what the others fetched stored. All failed: 1."""
+    """All fine: 0. Some or all channels failed: 1, with what the others fetched stored. A config error: 2."""
     sample = ROOT / "examples" / "sample_mentions.jsonl"
     good = f"  - name: good\n    type: file\n    path: {sample}\n"
     bad = f"  - name: gone\n    type: file\n    path: {tmp_path / 'missing.jsonl'}\n"
@@ -352,7 +352,9 @@ def test_run_once_tells_scripts_when_some_channels_failed(cli, tmp_path: Path) -
         assert "Traceback" not in result.err
         if name == "some":
             assert "1 of 2 connector(s) failed" in result.err and result.out.startswith("good: ")
-    assert codes == {"ok": 0, "some": 3, "all": 1}
+    assert codes == {"ok": 0, "some": 1, "all": 1}
+    assert cli("--config", str(tmp_path / "none.yaml"), "--db", db, "run", "--once").code == 2
+    assert cli("--db", db, "run", "--once", "--bogus").code == 2
 
 
 def test_version_is_the_package_version() -> None:
@@ -395,4 +397,5 @@ def test_readme_command_list_matches_help(cli) -> None:
 def test_help_shows_examples_and_exit_codes(cli) -> None:
     out = cli("--help").out
     assert "Examples:" in out and "complaint-monitor run --once" in out
-    assert "Exit codes: 0 done, 1 a clear error" in " ".join(out.split())
+    assert "Exit codes: 0 done; 1 part or all of the work failed" in " ".join(out.split())
+    assert "2 a usage or config error" in " ".join(out.split())

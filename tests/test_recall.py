@@ -287,9 +287,9 @@ def test_models_list_and_rollback_commands(cli, tmp_path: Path) -> None:
     assert f"model {first} is the current model" in back.out
     assert load_model(model_dir).version == first
     none = cli("models", "rollback", "--dir", str(tmp_path / "empty"))
-    assert none.code == 1 and "no earlier model" in none.err
+    assert none.code == 2 and "no earlier model" in none.err
     unset = cli("models", "list")
-    assert unset.code == 1 and "classifier.model_dir is not set" in unset.err
+    assert unset.code == 2 and "classifier.model_dir is not set" in unset.err
 
 
 def test_save_then_corrupt_manifest_is_a_clear_error(tmp_path: Path) -> None:

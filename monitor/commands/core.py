@@ -8,14 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.errors import UserError
+from monitor.errors import UserError, WorkFailed
 from monitor.mention_io import LineError
 
 if TYPE_CHECKING:
     from monitor.app import App
 
-PARTIAL_FAILURE = 3
-"""`run --once` exit code when some connectors failed and the others were polled (all failed: 1)."""
 
 @click.command("init")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
@@ -91,12 +89,9 @@ def run_command(app: App, once: bool) -> None:
         for reason in result.report.rejected:
             click.echo(f"  rejected {reason}", err=True)
         failures += 0 if result.ok else 1
-    if failures == len(entries):
-        raise UserError(f"all {failures} connector(s) failed")
     if failures:
-        # What was fetched is stored; the exit code tells cron and scripts that some channels failed.
-        click.echo(f"complaint-monitor: {failures} of {len(entries)} connector(s) failed", err=True)
-        click.get_current_context().exit(PARTIAL_FAILURE)
+        # What was fetched is stored; the exit code (1) tells cron and scripts that channels failed.
+        raise WorkFailed(f"{failures} of {len(entries)} connector(s) failed")
 
 
 def register(cli: click.Group) -> None:
