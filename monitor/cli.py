@@ -60,10 +60,15 @@ replies lint: a draft breaks a rule); 2 a usage or config error (one line on std
 )
 @click.option("--db", "db_url", default=None, help="Database URL; overrides the config and $MONITOR_DB.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress display and no stage messages; only errors in the log.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbose: int, quiet: bool) -> None:
     """Watch public channels for brand mentions, flag complaints and incidents, draft replies."""
-    level = logging.WARNING - 10 * min(verbose, 2)
+    from monitor import progress
+
+    progress.set_quiet(quiet)
+    level = logging.ERROR if quiet else logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     from monitor.app import App  # here, not at the top: `--help` needs neither the config nor the database
 

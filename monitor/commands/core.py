@@ -43,15 +43,22 @@ def init_command(app: App, force: bool) -> None:
 @click.pass_obj
 def import_command(app: App, source: str, platform: str) -> None:
     """Ingest a mention JSONL file (or - for stdin) through the whole pipeline."""
+    from monitor import progress
+
     errors: list[LineError] = []
     if source == "-":
-        report = app.pipeline.process_lines(sys.stdin, "import", platform, errors)
+        with progress.counting("import", "mentions") as stored:
+            report = app.pipeline.process_lines(sys.stdin, "import", platform, errors, stored)
     else:
         path = Path(source)
         if not path.is_file():
             raise UserError(f"no such file: {source}")
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            report = app.pipeline.process_lines(handle, "import", platform, errors)
+        total = progress.count_lines(path) if progress.shown() else None
+        with (
+            path.open(encoding="utf-8", errors="replace") as handle,
+            progress.counting(f"import {path.name}", "mentions", total) as stored,
+        ):
+            report = app.pipeline.process_lines(handle, "import", platform, errors, stored)
     for error in errors:
         click.echo(f"rejected {error}", err=True)
     for reason in report.rejected:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -165,6 +165,7 @@ def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_c
                   no_labels: bool, out_dir: Path, target_recall: float | None) -> None:
     """Train a model: the bundled recipe over the shared datasets, plus your data and stored labels (weighted
     above public data)."""
+    from monitor import progress
     from classifiers.datasets import DataMissingError
     from classifiers.model import ModelError
     from classifiers.store import publish
@@ -188,7 +189,8 @@ def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_c
                    "chosen once the config lists it", err=True)
     target = target_recall if target_recall is not None else app.settings.classifier.target_recall
     try:
-        bundle = train_bundle(data, progress=lambda msg: click.echo(msg, err=True), target_recall=target)
+        with progress.stages("train") as say:
+            bundle = train_bundle(data, progress=say, target_recall=target)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     try:
@@ -200,7 +202,9 @@ def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_c
     click.echo(f"model {bundle.version} written to {out_dir}")
 
 
-def _classify_stream(app: App, model_dir: Path | None, source: IO[str], out: IO[str]) -> tuple[int, list[LineError]]:
+def _classify_stream(
+    app: App, model_dir: Path | None, source: IO[str], out: IO[str], advance: Callable[[int], None]
+) -> tuple[int, list[LineError]]:
     from classifiers import ModelError, load_classifier
 
     settings = app.settings.classifier
@@ -229,6 +233,7 @@ def _classify_stream(app: App, model_dir: Path | None, source: IO[str], out: IO[
             )
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
             written += 1
+        advance(len(batch))
         batch.clear()
 
     for mention in read_mentions(source, errors=errors):
@@ -246,15 +251,19 @@ def _classify_stream(app: App, model_dir: Path | None, source: IO[str], out: IO[
 @click.pass_obj
 def classify_command(app: App, model_dir: Path | None, input_path: str) -> None:
     """Read mention JSONL, write it back with lang, is_complaint, complaint_score, urgency, category."""
+    from monitor import progress
+
     if input_path == "-":
-        written, errors = _classify_stream(app, model_dir, sys.stdin, sys.stdout)
+        with progress.counting("classify", "mentions") as advance:
+            written, errors = _classify_stream(app, model_dir, sys.stdin, sys.stdout, advance)
     else:
         try:
             handle = open(input_path, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"cannot read {input_path}: {exc.strerror or exc}") from None
-        with handle:
-            written, errors = _classify_stream(app, model_dir, handle, sys.stdout)
+        total = progress.count_lines(Path(input_path)) if progress.shown() else None
+        with handle, progress.counting(f"classify {Path(input_path).name}", "mentions", total) as advance:
+            written, errors = _classify_stream(app, model_dir, handle, sys.stdout, advance)
     for error in errors:
         click.echo(f"complaint-monitor: skipped {error}", err=True)
     if errors:
@@ -282,9 +291,11 @@ def evaluate_command(app: App, quick: bool, folds: int | None, on_labels: bool, 
         _evaluate_stream(app, on_labels, on_prior, limit)
         return
 
+    from monitor import progress
+
     try:
-        report = run_benchmark(folds=folds or (3 if quick else 10), quick=quick,
-                               progress=lambda msg: click.echo(msg, err=True))
+        with progress.stages("evaluate") as say:
+            report = run_benchmark(folds=folds or (3 if quick else 10), quick=quick, progress=say)
     except DataMissingError as exc:
         raise UserError(str(exc)) from None
     click.echo(report)
