@@ -51,7 +51,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,10 +69,10 @@ def table(title: str, header: list[str], rows: list[list[object]]) -> None:
     cells = [[str(c) for c in header]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     print(f"\n## {title}\n")
-    print("| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths)) + " |")
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in cells[1:]:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
 
 
 def _fmt(value: object) -> str:
@@ -107,7 +107,7 @@ def load_airline() -> list[Tweet]:
         for row in csv.DictReader(fh):
             if row["airline_sentiment"] != "negative":
                 continue
-            created = datetime.strptime(row["tweet_created"], "%Y-%m-%d %H:%M:%S %z").astimezone(timezone.utc)
+            created = datetime.strptime(row["tweet_created"], "%Y-%m-%d %H:%M:%S %z").astimezone(UTC)
             out.append(Tweet(len(out), row["airline"], row["negativereason"] or "Can't Tell", row["name"],
                              row["text"], created))
     out.sort(key=lambda t: (t.created_at, t.idx))
@@ -121,7 +121,7 @@ def run_grouping(tweets: list[Tweet], config: EngineConfig, use_category: bool) 
     final_group: dict[int, str] = {}
     raised_at_add: dict[int, bool] = {}
     raised_groups = set()
-    for airline, stream in sorted(by_airline.items()):
+    for _airline, stream in sorted(by_airline.items()):
         engine = Engine(config)
         for tweet in stream:
             category = tweet.reason if use_category and tweet.reason != "Can't Tell" else "other"
@@ -272,7 +272,9 @@ def section_quality(settings: IncidentSettings) -> None:
         variants.append((f"text + category, similarity {similarity}", replace(base, similarity=similarity), True))
     variants.append(("text + category, category_weight 0.5", replace(base, category_weight=0.5), True))
     variants.append(("text + category, no surging words", replace(base, surge_weight=0.0), True))
-    variants.append(("text + category, category anomalous within 2h", replace(base, category_window=timedelta(hours=2)), True))
+    variants.append(
+        ("text + category, category anomalous within 2h", replace(base, category_window=timedelta(hours=2)), True)
+    )
     variants.append(("text + category, window 1h", replace(base, window=timedelta(hours=1)), True))
     for name, config, use_category in variants:
         t0 = time.perf_counter()
@@ -345,7 +347,9 @@ def section_sample(settings: IncidentSettings) -> None:
     rows = []
     for name, config, source in variants:
         if source == "key":
-            chosen = [(m, key[(m.platform, m.id)]["category"]) for m in mentions if key[(m.platform, m.id)]["complaint"]]
+            chosen = [
+                (m, key[(m.platform, m.id)]["category"]) for m in mentions if key[(m.platform, m.id)]["complaint"]
+            ]
         else:
             chosen = [(m, v.category) for m, v in zip(mentions, verdicts or [], strict=True) if v.is_complaint]
         chosen.sort(key=lambda mc: (mc[0].created_at, mc[0].platform, mc[0].id))
@@ -488,7 +492,7 @@ def section_bursts(settings: BurstSettings) -> None:
 def _start_day(text: str) -> datetime | None:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
@@ -562,7 +566,7 @@ def section_onsets(settings: BurstSettings) -> None:
 def synthetic_stream(texts: list[tuple[str, str]], n: int, seed: int = 7):
     """(i, author, time, text, category): airline texts with their reason as category, resampled."""
     rng = random.Random(seed)
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(n):
         text, category = rng.choice(texts)
         yield i, f"user{rng.randrange(20_000)}", t0 + timedelta(seconds=30 * i), text, category

@@ -192,7 +192,7 @@ class StreamConfig:
 
 def iso(ts: int) -> str:
     """Epoch seconds as the format's timestamp, e.g. 2026-01-05T08:05:00Z."""
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(ts)[:6]
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 # ---- the real texts --------------------------------------------------------------------------------

@@ -199,7 +199,7 @@ class RedditConnector(HttpConnector):
                 if isinstance(original, _NotRetried):
                     if original.response is not None:
                         raise self._response_error(original.response, path) from None
-                    original = original.error
+                    original = original.error or original
                 if isinstance(original, requests.Timeout):
                     raise TransientError(f"timed out after {self.timeout:g}s ({path})") from None
                 raise TransientError(f"cannot connect to Reddit: {str(original)[:160]}") from None

@@ -72,7 +72,7 @@ def stacked_columns(
     body = [f'<text x="2" y="{top + 4}" font-size="10" fill="#555">{peak}</text>',
             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 2}" y2="{top + plot_h}" stroke="#999"/>']  # fmt: skip
     for i, label in enumerate(labels):
-        y = top + plot_h
+        y: float = top + plot_h
         x = left + i * step
         for k, name in enumerate(names):
             value = series[name][i]

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
 from monitor.models import Status, Urgency
+from monitor.storage.repository import AnySelect
 from monitor.storage.schema import (
     ClassificationRow,
     IncidentMemberRow,
@@ -122,7 +123,7 @@ def _like(q: str) -> str:
     return f"%{escaped.lower()}%"
 
 
-def _base(stmt: Select[Any], f: InboxFilter, *, facets: bool) -> Select[Any]:
+def _base(stmt: AnySelect, f: InboxFilter, *, facets: bool) -> AnySelect:
     """The filter's conditions. `facets=False` leaves out the five facet filters (counted per value)."""
     stmt = stmt.join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk).where(
         ClassificationRow.is_complaint.is_(True)
@@ -326,7 +327,7 @@ def facet_counts(session: Session, f: InboxFilter) -> FacetCounts:
 
     by: dict[str, list[tuple[str, int]]] = {}
     for index, name in enumerate(FACETS):
-        counter: Counter[str] = Counter()
+        counter: Counter[Any] = Counter()  # keyed by the facet's value
         for combo in combos:
             if matches(combo, name):
                 counter[combo[index]] += combo[-1]

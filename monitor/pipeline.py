@@ -440,7 +440,8 @@ class Pipeline:
         """Draft again the stored complaints whose incident (or urgency) changed, where the inputs really moved."""
         if not memberships:
             return
-        fresh, stale = [], []
+        fresh: list[dict[str, object]] = []
+        stale: list[dict[str, object]] = []
         for chunk in _chunks(sorted(memberships)):
             pairs = session.execute(
                 select(MentionRow, ClassificationRow, ReplyDraftRow.inputs, ReplyDraftRow.edited_by)

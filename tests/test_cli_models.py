@@ -118,7 +118,8 @@ def test_evaluate_quick_prints_the_table(cli) -> None:
         pytest.skip("shared datasets not present")
     assert result.code == 0, result.err
     assert "| complaints_acl2019" in result.out and "mentions/s" in result.out
-    table = {line.split("|")[1].strip(): line.split("|")[3:5] for line in result.out.splitlines() if line.startswith("| ")}
+    rows = [line.split("|") for line in result.out.splitlines() if line.startswith("| ")]
+    table = {cells[1].strip(): cells[3:5] for cells in rows}
     # the learned categories beat the keyword rules on the held-out aspect reviews, printed beside them
     baseline, ours = (float(cell) for cell in table["category: indonlu_aspects (307)"])
     assert ours > baseline

@@ -298,7 +298,8 @@ def test_a_category_far_above_its_usual_hourly_rate_is_a_burst(db):
     settings = IncidentSettings(burst=BurstSettings(min_count=5, min_history_days=3))
     history = []
     for day in range(5):
-        history.append(make(100 + day, f"h{day}", f"pembayaran gagal kode {day}", day * 24 * 60, category="payment_billing"))
+        text = f"pembayaran gagal kode {day}"
+        history.append(make(100 + day, f"h{day}", text, day * 24 * 60, category="payment_billing"))
     varied = [
         "kartu kredit ditolak", "invoice amount wrong", "double charged for my order", "tagihan salah",
         "payment page spinning forever", "cashback belum cair", "bill shows extra fee",

@@ -29,9 +29,10 @@ def _run(args: list[str], cwd: Path, terminal: bool) -> tuple[int, str, str]:
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
     stdout = cwd / "stdout.txt"
-    with stdout.open("wb") as out_file, subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=out_file, stderr=follower
-    ) as proc:
+    with (
+        stdout.open("wb") as out_file,
+        subprocess.Popen(command, cwd=cwd, env=env, stdout=out_file, stderr=follower) as proc,
+    ):
         os.close(follower)
         chunks: list[bytes] = []
         while True:

@@ -165,11 +165,11 @@ def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_c
                   no_labels: bool, out_dir: Path, target_recall: float | None) -> None:
     """Train a model: the bundled recipe over the shared datasets, plus your data and stored labels (weighted
     above public data)."""
-    from monitor import progress
     from classifiers.datasets import DataMissingError
     from classifiers.model import ModelError
     from classifiers.store import publish
     from classifiers.training import default_training_set, train_bundle
+    from monitor import progress
 
     extra = []
     for path in data_paths:
