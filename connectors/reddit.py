@@ -90,7 +90,8 @@ class _NotRetried(Exception):
     carried past prawcore's retry loop to the connector, which retries within its own budget."""
 
     def __init__(self, error: requests.RequestException | None = None, response: requests.Response | None = None):
-        super().__init__(str(error) if error is not None else f"HTTP {response.status_code if response else '?'}")
+        # (a Response is falsy when its status is an error: compare with None)
+        super().__init__(str(error) if error is not None else f"HTTP {getattr(response, 'status_code', '?')}")
         self.error = error
         self.response = response
 
