@@ -98,7 +98,8 @@ def run_command(app: App, once: bool) -> None:
         failures += 0 if result.ok else 1
     if failures:
         # What was fetched is stored; the exit code (1) tells cron and scripts that channels failed.
-        raise WorkFailed(f"{failures} of {len(entries)} connector(s) failed")
+        counted = f"all {failures}" if failures == len(entries) else f"{failures} of {len(entries)}"
+        raise WorkFailed(f"{counted} connector(s) failed")
 
 
 def register(cli: click.Group) -> None:
