@@ -31,7 +31,12 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
 
 
 def column_chart(
-    bars: Sequence[Bar], title: str, *, width: int = 640, height: int = 160, label_every: int = 6,
+    bars: Sequence[Bar],
+    title: str,
+    *,
+    width: int = 640,
+    height: int = 160,
+    label_every: int = 6,
     highlight_note: str = "",
 ) -> Markup:
     """Columns over time (reports per hour); highlighted columns (the burst) in red."""
@@ -58,7 +63,12 @@ def column_chart(
 
 
 def stacked_columns(
-    labels: Sequence[str], series: dict[str, Sequence[int]], title: str, *, width: int = 640, height: int = 200,
+    labels: Sequence[str],
+    series: dict[str, Sequence[int]],
+    title: str,
+    *,
+    width: int = 640,
+    height: int = 200,
     label_every: int = 6,
 ) -> Markup:
     """One column per time slot, stacked by series (complaints per hour by category), with a legend."""
@@ -95,9 +105,7 @@ def stacked_columns(
     return _svg(width, height, title, body)
 
 
-def bar_list(
-    bars: Sequence[Bar], title: str, *, width: int = 420, colours: dict[str, str] | None = None
-) -> Markup:
+def bar_list(bars: Sequence[Bar], title: str, *, width: int = 420, colours: dict[str, str] | None = None) -> Markup:
     """Horizontal bars with their label and value (urgency mix, age buckets, top incidents)."""
     row_h, label_w = 20, 150
     height = row_h * max(len(bars), 1) + 4

@@ -60,8 +60,7 @@ replies lint: a draft breaks a rule); 2 a usage or config error (one line on std
 )
 @click.option("--db", "db_url", default=None, help="Database URL; overrides the config and $MONITOR_DB.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True,
-              help="No progress display and no stage messages; only errors in the log.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no stage messages; only errors in the log.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbose: int, quiet: bool) -> None:
     """Watch public channels for brand mentions, flag complaints and incidents, draft replies."""

@@ -113,9 +113,7 @@ def parse_filter(params: dict[str, str], now: datetime, categories: list[str]) -
 
 
 def urgency_rank() -> Any:
-    return case(
-        *((ClassificationRow.urgency == u.value, u.rank) for u in Urgency), else_=literal(0)
-    )
+    return case(*((ClassificationRow.urgency == u.value, u.rank) for u in Urgency), else_=literal(0))
 
 
 def _like(q: str) -> str:
@@ -210,7 +208,12 @@ class InboxPage:
 
 
 def inbox_page(
-    session: Session, f: InboxFilter, now: datetime, *, after: str | None = None, size: int = 50,
+    session: Session,
+    f: InboxFilter,
+    now: datetime,
+    *,
+    after: str | None = None,
+    size: int = 50,
     follow_up: Any = None,
 ) -> InboxPage:
     """One page of the inbox. `follow_up(urgency) -> timedelta` marks the overdue ones."""

@@ -70,8 +70,13 @@ def _assign(db, assigner, start: int, count: int, author_prefix: str = "user", f
             session.flush()
             session.add(
                 ClassificationRow(
-                    mention_pk=row.pk, lang="id", is_complaint=True, complaint_score=0.9,
-                    base_urgency="medium", urgency="medium", category="access_login",
+                    mention_pk=row.pk,
+                    lang="id",
+                    is_complaint=True,
+                    complaint_score=0.9,
+                    base_urgency="medium",
+                    urgency="medium",
+                    category="access_login",
                 )
             )
             session.flush()

@@ -22,7 +22,12 @@ NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
 def mention(text: str, followers: int = 0, lang: str | None = None, ident: str = "1") -> Mention:
     return Mention(
-        id=ident, platform="x", author="someone", text=text, created_at=NOW, lang=lang,
+        id=ident,
+        platform="x",
+        author="someone",
+        text=text,
+        created_at=NOW,
+        lang=lang,
         metrics=Metrics(followers=followers),
     )
 
@@ -37,6 +42,7 @@ def classify_one(clf, text: str, **kwargs):
 
 
 # -- the shipped model on clear cases -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text",
@@ -117,8 +123,16 @@ def test_language_uses_the_source_tag_else_detects_slang(shipped) -> None:
 
 def test_every_verdict_is_consistent(shipped) -> None:
     texts = [
-        "", "🙃", "a" * 5000, "refund", "ok", "http://example.com @brand #tag",
-        "\u202egnol ot elba ton\u202c", "\u200b" * 300, "e\u0301" * 2000 + " saldo kepotong", "<b>rusak</b>" * 500,
+        "",
+        "🙃",
+        "a" * 5000,
+        "refund",
+        "ok",
+        "http://example.com @brand #tag",
+        "\u202egnol ot elba ton\u202c",
+        "\u200b" * 300,
+        "e\u0301" * 2000 + " saldo kepotong",
+        "<b>rusak</b>" * 500,
     ]
     verdicts = shipped.classify([mention(t, ident=str(i)) for i, t in enumerate(texts)])
     assert len(verdicts) == len(texts)
@@ -151,6 +165,7 @@ def test_empty_config_section_is_valid_and_unknown_keys_are_not() -> None:
 
 # -- keywords -------------------------------------------------------------------------------------
 
+
 def test_phrases_with_wildcards_numbers_and_slang() -> None:
     matcher = PhraseMatcher(
         {"money": ["refund*", "double charge"], "again": ["udah #x", "for the * time"], "login": ["gak bisa login"]},
@@ -175,6 +190,7 @@ def _slang_pair() -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- the featurizer's fast paths agree with what they stand for -----------------------------------
+
 
 @pytest.mark.parametrize(
     "spec", [FeatureSpec(), FeatureSpec(char_within_words=True), FeatureSpec(bits=12, char_min=1, char_max=6)]
@@ -227,6 +243,7 @@ def test_prepare_batch_replaces_like_one_alternation() -> None:
 
 
 # -- training a tiny model and the model files ----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -323,6 +340,7 @@ def test_an_unknown_urgency_level_in_a_category_floor_is_a_config_error():
 
 
 # -- learned categories and urgency ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "category", "urgency"),

@@ -10,10 +10,23 @@ import pytest
 from tests.conftest import DATA
 
 MENTIONS = [
-    {"id": "1", "platform": "x", "author": "a", "text": "I was charged twice and still no refund!",
-     "created_at": "2026-03-10T08:00:00Z", "campaign": "spring", "metrics": {"followers": 12}},
-    {"id": "2", "platform": "x", "author": "b", "text": "makasih min, udah beres 🙏",
-     "created_at": "2026-03-10T08:01:00Z", "lang": "id"},
+    {
+        "id": "1",
+        "platform": "x",
+        "author": "a",
+        "text": "I was charged twice and still no refund!",
+        "created_at": "2026-03-10T08:00:00Z",
+        "campaign": "spring",
+        "metrics": {"followers": 12},
+    },
+    {
+        "id": "2",
+        "platform": "x",
+        "author": "b",
+        "text": "makasih min, udah beres 🙏",
+        "created_at": "2026-03-10T08:01:00Z",
+        "lang": "id",
+    },
 ]
 
 

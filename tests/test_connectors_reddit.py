@@ -255,9 +255,14 @@ def test_crossposts_are_never_new_mentions_whatever_the_order(httpserver: HTTPSe
     parent = next(c for c in listing["data"]["children"] if c["data"]["name"] == "t3_1h2abcd")
     newer = json.loads(json.dumps(parent))
     newer["data"].update(
-        id="1h2abcf", name="t3_1h2abcf", author="andi_rt", subreddit="finansial",
-        created_utc=parent["data"]["created_utc"] + 600, crosspost_parent="t3_1h2abcd",
-        crosspost_parent_list=[parent["data"]], permalink="/r/finansial/comments/1h2abcf/x/",
+        id="1h2abcf",
+        name="t3_1h2abcf",
+        author="andi_rt",
+        subreddit="finansial",
+        created_utc=parent["data"]["created_utc"] + 600,
+        crosspost_parent="t3_1h2abcd",
+        crosspost_parent_list=[parent["data"]],
+        permalink="/r/finansial/comments/1h2abcf/x/",
     )
     orphan = json.loads(json.dumps(newer))
     orphan["data"].update(id="1h2abcg", name="t3_1h2abcg", crosspost_parent="t3_0elsewhere", crosspost_parent_list=[])

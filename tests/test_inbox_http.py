@@ -345,8 +345,11 @@ def test_usable_while_the_pipeline_writes(site: Site, agent: httpx.Client, tmp_p
         html = agent.get("/?status=todo").text
         statuses.append(agent.get("/overview").status_code)
         first = rows(html)[-1]
-        changed = agent.post(f"/m/{first['pk']}/status", headers={"accept": "application/json"},
-                             data={"status": "acknowledged", "version": first["version"], "csrf": csrf_of(html)})
+        changed = agent.post(
+            f"/m/{first['pk']}/status",
+            headers={"accept": "application/json"},
+            data={"status": "acknowledged", "version": first["version"], "csrf": csrf_of(html)},
+        )
         statuses.append(changed.status_code)
     importer.join()
     assert codes == [0]

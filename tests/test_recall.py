@@ -141,8 +141,9 @@ def test_evaluate_labels_and_prior_on_a_stored_stream(cli, tmp_path: Path) -> No
     root = Path(__file__).resolve().parents[1]
     db = f"sqlite:///{tmp_path / 'm.db'}"
     assert cli("--db", db, "import", str(root / "examples" / "sample_mentions.jsonl")).code == 0
-    labelled = cli("--db", db, "label", "x:2030801178198998051", "--complaint", "--urgency", "medium",
-                   "--category", "delivery")
+    labelled = cli(
+        "--db", db, "label", "x:2030801178198998051", "--complaint", "--urgency", "medium", "--category", "delivery"
+    )
     assert labelled.code == 0, labelled.err
     assert cli("--db", db, "label", "x:2030795947898040610", "--not-complaint").code == 0
     result = cli("--db", db, "evaluate", "--labels", "--prior")

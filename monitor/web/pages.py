@@ -109,9 +109,7 @@ def load_mention(session: Session, settings: Any, pk: int) -> MentionView:
     if row is None:
         raise UserError(f"no mention number {pk}")
     history = list(
-        session.scalars(
-            select(StatusChangeRow).where(StatusChangeRow.mention_pk == pk).order_by(StatusChangeRow.id)
-        )
+        session.scalars(select(StatusChangeRow).where(StatusChangeRow.mention_pk == pk).order_by(StatusChangeRow.id))
     )
     draft = session.get(ReplyDraftRow, pk)
     incident = session.scalar(
