@@ -53,7 +53,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,10 +71,10 @@ def table(title: str, header: list[str], rows: list[list[object]]) -> None:
     cells = [[str(c) for c in header]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     print(f"\n## {title}\n")
-    print("| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths)) + " |")
+    print("| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in cells[1:]:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
 
 
 def _fmt(value: object) -> str:
@@ -109,9 +109,12 @@ def load_airline() -> list[Tweet]:
         for row in csv.DictReader(fh):
             if row["airline_sentiment"] != "negative":
                 continue
-            created = datetime.strptime(row["tweet_created"], "%Y-%m-%d %H:%M:%S %z").astimezone(timezone.utc)
-            out.append(Tweet(len(out), row["airline"], row["negativereason"] or "Can't Tell", row["name"],
-                             row["text"], created))
+            created = datetime.strptime(row["tweet_created"], "%Y-%m-%d %H:%M:%S %z").astimezone(UTC)
+            out.append(
+                Tweet(
+                    len(out), row["airline"], row["negativereason"] or "Can't Tell", row["name"], row["text"], created
+                )
+            )
     out.sort(key=lambda t: (t.created_at, t.idx))
     return out
 
@@ -123,13 +126,20 @@ def run_grouping(tweets: list[Tweet], config: EngineConfig, use_category: bool) 
     final_group: dict[int, str] = {}
     raised_at_add: dict[int, bool] = {}
     raised_groups = set()
-    for airline, stream in sorted(by_airline.items()):
+    for _airline, stream in sorted(by_airline.items()):
         engine = Engine(config)
         for tweet in stream:
             category = tweet.reason if use_category and tweet.reason != "Can't Tell" else "other"
-            report = make_report(config, pk=tweet.idx, platform="x", external_id=str(tweet.idx),
-                                 author=tweet.author.lower(), created_at=tweet.created_at,
-                                 category=category, text=tweet.text)
+            report = make_report(
+                config,
+                pk=tweet.idx,
+                platform="x",
+                external_id=str(tweet.idx),
+                author=tweet.author.lower(),
+                created_at=tweet.created_at,
+                category=category,
+                text=tweet.text,
+            )
             placement = engine.add(report)
             group = engine.open.get(placement.group_id)  # (none for a report alone so far)
             raised_at_add[tweet.idx] = group is not None and group.raised
@@ -257,8 +267,11 @@ def _surge_hours(tweets: list[Tweet], config: EngineConfig) -> set[tuple[str, st
 def _three_in_an_hour(members: list[Tweet], config: EngineConfig) -> bool:
     members = sorted(members, key=lambda t: t.created_at)
     for i, first in enumerate(members):
-        authors = {t.author.lower() for t in members[i:]
-                   if t.reason == first.reason and t.created_at <= first.created_at + timedelta(hours=1)}
+        authors = {
+            t.author.lower()
+            for t in members[i:]
+            if t.reason == first.reason and t.created_at <= first.created_at + timedelta(hours=1)
+        }
         if len(authors) >= config.min_authors:
             return True
     return False
@@ -274,32 +287,65 @@ def section_quality(settings: IncidentSettings) -> None:
         variants.append((f"text + category, similarity {similarity}", replace(base, similarity=similarity), True))
     variants.append(("text + category, category_weight 0.5", replace(base, category_weight=0.5), True))
     variants.append(("text + category, no surging words", replace(base, surge_weight=0.0), True))
-    variants.append(("text + category, category anomalous within 2h", replace(base, category_window=timedelta(hours=2)), True))
+    variants.append(
+        ("text + category, category anomalous within 2h", replace(base, category_window=timedelta(hours=2)), True)
+    )
     variants.append(("text + category, window 1h", replace(base, window=timedelta(hours=1)), True))
     for name, config, use_category in variants:
         t0 = time.perf_counter()
         m = run_grouping(tweets, config, use_category)
-        rows.append([name, m["precision"], m["recall"], m["f1"], m["true_incidents"], m["incident_recall"],
-                     m["raised"], m["false_per_day"], m["false_sliding_per_day"], m["median_delay"],
-                     m["raised_by_3rd"], time.perf_counter() - t0])
-        surge_rows.append([name, m["surge_hours"], m["surge_recall"], m["surge_precision"], m["ordinary_inside"],
-                           m["raised"]])
+        rows.append(
+            [
+                name,
+                m["precision"],
+                m["recall"],
+                m["f1"],
+                m["true_incidents"],
+                m["incident_recall"],
+                m["raised"],
+                m["false_per_day"],
+                m["false_sliding_per_day"],
+                m["median_delay"],
+                m["raised_by_3rd"],
+                time.perf_counter() - t0,
+            ]
+        )
+        surge_rows.append(
+            [name, m["surge_hours"], m["surge_recall"], m["surge_precision"], m["ordinary_inside"], m["raised"]]
+        )
     table(
         f"1. Grouping quality - engine layer, airline tweets ({len(tweets):,} negative, 6 airline streams, "
         "truth = airline+reason+hour, B-cubed within airline-hour); first two rows = default settings. This truth "
         "calls every airline-reason-hour with 3 authors an incident, a category's normal rate included: "
         "what an incident no longer is (see 1a)",
-        ["input", "B3 precision", "B3 recall", "B3 F1", "true incidents", "incident recall", "raised",
-         "false incidents/day", "…without 3 same-reason authors in any 60 min", "new incidents: median delay (authors)",
-         "raised by 3rd author", "seconds"],
+        [
+            "input",
+            "B3 precision",
+            "B3 recall",
+            "B3 F1",
+            "true incidents",
+            "incident recall",
+            "raised",
+            "false incidents/day",
+            "…without 3 same-reason authors in any 60 min",
+            "new incidents: median delay (authors)",
+            "raised by 3rd author",
+            "seconds",
+        ],
         rows,
     )
     table(
         "1a. The same streams against the real surges: airline+reason+hours far above that airline-reason's usual "
         "count for the hour of day (>= 5, >= 3x usual, Poisson p < 0.001; e.g. the storm's cancellations of "
         "Feb 22-24); precision counts the hour before and after too",
-        ["input", "surge hours", "surge tweets inside incidents (recall)", "incident tweets in a surge (precision)",
-         "ordinary tweets inside incidents", "incidents raised"],
+        [
+            "input",
+            "surge hours",
+            "surge tweets inside incidents (recall)",
+            "incident tweets in a surge (precision)",
+            "ordinary tweets inside incidents",
+            "incidents raised",
+        ],
         surge_rows,
     )
 
@@ -347,14 +393,26 @@ def section_sample(settings: IncidentSettings) -> None:
     rows = []
     for name, config, source in variants:
         if source == "key":
-            chosen = [(m, key[(m.platform, m.id)]["category"]) for m in mentions if key[(m.platform, m.id)]["complaint"]]
+            chosen = [
+                (m, key[(m.platform, m.id)]["category"]) for m in mentions if key[(m.platform, m.id)]["complaint"]
+            ]
         else:
             chosen = [(m, v.category) for m, v in zip(mentions, verdicts or [], strict=True) if v.is_complaint]
         chosen.sort(key=lambda mc: (mc[0].created_at, mc[0].platform, mc[0].id))
         engine = Engine(config)
         for i, (m, category) in enumerate(chosen):
-            engine.add(make_report(config, pk=i, platform=m.platform, external_id=m.id, author=(m.author or "").lower(),
-                                   created_at=m.created_at, category=category, text=m.text))
+            engine.add(
+                make_report(
+                    config,
+                    pk=i,
+                    platform=m.platform,
+                    external_id=m.id,
+                    author=(m.author or "").lower(),
+                    created_at=m.created_at,
+                    category=category,
+                    text=m.text,
+                )
+            )
         engine.close_all()
         changes = engine.drain()
         raised = {g.id for g in changes.groups.values() if g.raised and not g.merged_into}
@@ -364,8 +422,10 @@ def section_sample(settings: IncidentSettings) -> None:
                 shown[join.pk] = join.group_id
         predicted = {i: shown.get(i, f"alone{i}") for i in range(len(chosen))}
         # Truth over the same reports: a non-complaint the classifier kept is a report of nothing.
-        truth = {i: key[(m.platform, m.id)]["incident"] if key[(m.platform, m.id)]["complaint"] else None
-                 for i, (m, _) in enumerate(chosen)}
+        truth = {
+            i: key[(m.platform, m.id)]["incident"] if key[(m.platform, m.id)]["complaint"] else None
+            for i, (m, _) in enumerate(chosen)
+        }
         truth = {i: t or f"alone{i}" for i, t in truth.items()}
         precision, recall, f1 = _b_cubed(predicted, truth)
         incidents = sorted({g for g in shown.values()})
@@ -375,10 +435,20 @@ def section_sample(settings: IncidentSettings) -> None:
             tag, count = tags.most_common(1)[0]
             found.append(f"{tag if not tag.startswith('alone') else 'none'} {count}/{sum(tags.values())}")
         rows.append([name, len(chosen), precision, recall, f1, len(incidents), ", ".join(found)])
-    table("1b. Grouping quality - the bundled sample stream against its hand-labelled key (3 planned incidents: "
-          "otp 19, qris52 12, kitamart_late 6 complaints)",
-          ["input", "complaints", "B3 precision", "B3 recall", "B3 F1", "incidents raised",
-           "each incident: main key tag, its share"], rows)
+    table(
+        "1b. Grouping quality - the bundled sample stream against its hand-labelled key (3 planned incidents: "
+        "otp 19, qris52 12, kitamart_late 6 complaints)",
+        [
+            "input",
+            "complaints",
+            "B3 precision",
+            "B3 recall",
+            "B3 F1",
+            "incidents raised",
+            "each incident: main key tag, its share",
+        ],
+        rows,
+    )
 
 
 # ---- 2. bursts on NAB ----------------------------------------------------------------------------
@@ -450,10 +520,13 @@ def section_bursts(settings: BurstSettings) -> None:
         counts = {h: c for h, c in series}
         ours, naive = [], []
         for i, (hour, count) in enumerate(series):
-            baseline = [counts[hour - timedelta(days=k)] for k in range(1, settings.baseline_days + 1)
-                        if hour - timedelta(days=k) in counts]
+            baseline = [
+                counts[hour - timedelta(days=k)]
+                for k in range(1, settings.baseline_days + 1)
+                if hour - timedelta(days=k) in counts
+            ]
             ours.append((hour, judge(count, baseline, settings) is not None))
-            trailing = [c for _, c in series[max(0, i - 24):i]]
+            trailing = [c for _, c in series[max(0, i - 24) : i]]
             if len(trailing) >= 24:
                 mean = sum(trailing) / len(trailing)
                 sd = math.sqrt(sum((c - mean) ** 2 for c in trailing) / len(trailing))
@@ -471,16 +544,22 @@ def section_bursts(settings: BurstSettings) -> None:
             t[3].extend(latency)
             t[4] += days
             if label == "ours":
-                rows.append([name, len(windows), hits, false / days,
-                             statistics.median(latency) if latency else float("nan")])
-    table("2a. Bursts per series - nab_realtweets, hourly, ours (same hour of day, previous 14 days, "
-          "mean+3σ and Poisson p<0.001)",
-          ["series", "windows", "windows detected", "false alarms/day", "median hours from labelled anomaly"], rows)
+                rows.append(
+                    [name, len(windows), hits, false / days, statistics.median(latency) if latency else float("nan")]
+                )
+    table(
+        "2a. Bursts per series - nab_realtweets, hourly, ours (same hour of day, previous 14 days, "
+        "mean+3σ and Poisson p<0.001)",
+        ["series", "windows", "windows detected", "false alarms/day", "median hours from labelled anomaly"],
+        rows,
+    )
     table(
         "2b. Bursts overall vs a baseline measured in the same run",
         ["detector", "window recall", "false alarms/day", "median hours from labelled anomaly"],
-        [[label, t[0] / t[1], t[2] / t[4], statistics.median(t[3]) if t[3] else float("nan")]
-         for label, t in totals.items()],
+        [
+            [label, t[0] / t[1], t[2] / t[4], statistics.median(t[3]) if t[3] else float("nan")]
+            for label, t in totals.items()
+        ],
     )
 
 
@@ -490,7 +569,7 @@ def section_bursts(settings: BurstSettings) -> None:
 def _start_day(text: str) -> datetime | None:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
@@ -544,18 +623,42 @@ def section_onsets(settings: BurstSettings) -> None:
         latency = (first_flag - onset).total_seconds() / 3600 if first_flag else float("nan")
         if first_flag:
             latencies.append((kind, latency, (peak_hour - first_flag).total_seconds() / 3600))
-        rows.append([event_dir.name, kind, sum(hourly.values()), onset.strftime("%Y-%m-%d"),
-                     peak_hour.strftime("%Y-%m-%d %H:00"),
-                     first_flag.strftime("%Y-%m-%d %H:00") if first_flag else "never", latency, before, note])
-    table("3. Event onsets - crisislex_t26 timelines (hours from start_day 00:00 UTC to the first flagged hour)",
-          ["event", "development", "tweets", "start_day", "peak hour", "first flag on/after start", "hours to flag",
-           "alarms before start", "note"], rows)
+        rows.append(
+            [
+                event_dir.name,
+                kind,
+                sum(hourly.values()),
+                onset.strftime("%Y-%m-%d"),
+                peak_hour.strftime("%Y-%m-%d %H:00"),
+                first_flag.strftime("%Y-%m-%d %H:00") if first_flag else "never",
+                latency,
+                before,
+                note,
+            ]
+        )
+    table(
+        "3. Event onsets - crisislex_t26 timelines (hours from start_day 00:00 UTC to the first flagged hour)",
+        [
+            "event",
+            "development",
+            "tweets",
+            "start_day",
+            "peak hour",
+            "first flag on/after start",
+            "hours to flag",
+            "alarms before start",
+            "note",
+        ],
+        rows,
+    )
     for kind in ("Instantaneous", "Progressive"):
         values = [lat for k, lat, _ in latencies if k == kind]
         ahead = [lead for k, _, lead in latencies if k == kind]
         if values:
-            print(f"{kind}: flagged {len(values)} events, median {statistics.median(values):.1f} h after start_day "
-                  f"00:00, median {statistics.median(ahead):.1f} h before the peak hour")
+            print(
+                f"{kind}: flagged {len(values)} events, median {statistics.median(values):.1f} h after start_day "
+                f"00:00, median {statistics.median(ahead):.1f} h before the peak hour"
+            )
 
 
 # ---- 4. speed ------------------------------------------------------------------------------------
@@ -564,7 +667,7 @@ def section_onsets(settings: BurstSettings) -> None:
 def synthetic_stream(texts: list[tuple[str, str]], n: int, seed: int = 7):
     """(i, author, time, text, category): airline texts with their reason as category, resampled."""
     rng = random.Random(seed)
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(n):
         text, category = rng.choice(texts)
         yield i, f"user{rng.randrange(20_000)}", t0 + timedelta(seconds=30 * i), text, category
@@ -575,8 +678,18 @@ def engine_run(texts: list[tuple[str, str]], n: int, config: EngineConfig) -> di
     gc.collect()
     start = time.perf_counter()
     for i, author, at, text, category in synthetic_stream(texts, n):
-        engine.add(make_report(config, pk=i, platform="x", external_id=str(i), author=author, created_at=at,
-                               category=category, text=text))
+        engine.add(
+            make_report(
+                config,
+                pk=i,
+                platform="x",
+                external_id=str(i),
+                author=author,
+                created_at=at,
+                category=category,
+                text=text,
+            )
+        )
         if i % 1000 == 0:
             engine.drain()  # what the store writes after each batch
     seconds = time.perf_counter() - start
@@ -607,12 +720,31 @@ def section_speed(settings: IncidentSettings, compare_n: int, sizes: list[int]) 
         result = engine_run(texts, n, config)
         runs[n] = result
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rows.append([n, result["seconds"], result["seconds"] / n * 1e6, result["open_groups"],
-                     result["open_members"], result["postings"], peak])
-    table("4a. Time per complaint as the stream grows - engine layer in memory, one complaint every 30 s of "
-          "event time (features + assignment; reports older than the window are not kept)",
-          ["complaints", "seconds", "µs per complaint", "open groups at end", "reports held at end",
-           "index entries at end", "peak RSS so far (MB)"], rows)
+        rows.append(
+            [
+                n,
+                result["seconds"],
+                result["seconds"] / n * 1e6,
+                result["open_groups"],
+                result["open_members"],
+                result["postings"],
+                peak,
+            ]
+        )
+    table(
+        "4a. Time per complaint as the stream grows - engine layer in memory, one complaint every 30 s of "
+        "event time (features + assignment; reports older than the window are not kept)",
+        [
+            "complaints",
+            "seconds",
+            "µs per complaint",
+            "open groups at end",
+            "reports held at end",
+            "index entries at end",
+            "peak RSS so far (MB)",
+        ],
+        rows,
+    )
     # Timings on a shared machine drift by 10-20% between runs: alternate the two methods and
     # keep each one's best (the engine is cheap, so it gets one run more).
     engine_times = [runs[compare_n]["seconds"]]
@@ -626,9 +758,15 @@ def section_speed(settings: IncidentSettings, compare_n: int, sizes: list[int]) 
         f"{len(engine_times)} / {len(dbscan_times)} alternating runs; all: engine "
         f"{', '.join(f'{t:.1f}' for t in engine_times)} s, DBSCAN {', '.join(f'{t:.0f}' for t in dbscan_times)} s)",
         ["method", "seconds", "µs per complaint", "times slower than streaming"],
-        [["streaming engine (features + assignment, 1 core)", ours, ours / compare_n * 1e6, 1.0],
-         ["scikit-learn TF-IDF + DBSCAN (cosine, eps 0.5, min_samples 3, 1 core)", theirs,
-          theirs / compare_n * 1e6, theirs / ours]],
+        [
+            ["streaming engine (features + assignment, 1 core)", ours, ours / compare_n * 1e6, 1.0],
+            [
+                "scikit-learn TF-IDF + DBSCAN (cosine, eps 0.5, min_samples 3, 1 core)",
+                theirs,
+                theirs / compare_n * 1e6,
+                theirs / ours,
+            ],
+        ],
     )
 
 
@@ -649,8 +787,10 @@ def section_database(settings: IncidentSettings, n: int, batch: int) -> None:
     tweets = load_airline()[:n]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for label, order in (("in order", list(range(0, len(tweets), batch))),
-                             ("batches reversed", list(range(0, len(tweets), batch))[::-1])):
+        for label, order in (
+            ("in order", list(range(0, len(tweets), batch))),
+            ("batches reversed", list(range(0, len(tweets), batch))[::-1]),
+        ):
             database = open_database(f"sqlite:///{folder}/{label.replace(' ', '_')}.db")
             assigner = build_assigner(settings, AlertSettings())
             assign_seconds = 0.0
@@ -659,17 +799,34 @@ def section_database(settings: IncidentSettings, n: int, batch: int) -> None:
                     complaints = []
                     for tweet in tweets[offset : offset + batch]:
                         category = tweet.reason if tweet.reason != "Can't Tell" else "other"
-                        row = MentionRow(platform=tweet.airline, external_id=str(tweet.idx), author=tweet.author,
-                                         text=tweet.text, created_at=tweet.created_at)
+                        row = MentionRow(
+                            platform=tweet.airline,
+                            external_id=str(tweet.idx),
+                            author=tweet.author,
+                            text=tweet.text,
+                            created_at=tweet.created_at,
+                        )
                         session.add(row)
                         session.flush()
-                        session.add(ClassificationRow(mention_pk=row.pk, lang="en", is_complaint=True,
-                                                      complaint_score=0.9, base_urgency="medium", urgency="medium",
-                                                      category=category))
+                        session.add(
+                            ClassificationRow(
+                                mention_pk=row.pk,
+                                lang="en",
+                                is_complaint=True,
+                                complaint_score=0.9,
+                                base_urgency="medium",
+                                urgency="medium",
+                                category=category,
+                            )
+                        )
                         session.flush()
-                        complaints.append(StoredComplaint(
-                            row.pk, Mention(str(tweet.idx), tweet.airline, tweet.author, tweet.text, tweet.created_at),
-                            Classification("en", True, 0.9, Urgency.MEDIUM, category)))
+                        complaints.append(
+                            StoredComplaint(
+                                row.pk,
+                                Mention(str(tweet.idx), tweet.airline, tweet.author, tweet.text, tweet.created_at),
+                                Classification("en", True, 0.9, Urgency.MEDIUM, category),
+                            )
+                        )
                     t0 = time.perf_counter()
                     assigner.assign(session, complaints)
                     assign_seconds += time.perf_counter() - t0
@@ -677,17 +834,38 @@ def section_database(settings: IncidentSettings, n: int, batch: int) -> None:
                 from sqlalchemy import select
 
                 from monitor.storage.schema import IncidentRow
+
                 shown = [r for r in session.scalars(select(IncidentRow).where(IncidentRow.status != "candidate"))]
                 superseded = sum(1 for r in shown if (r.summary or {}).get("superseded"))
                 live = sum(1 for r in shown if r.merged_into is None)
             database.dispose()
-            rows.append([label, len(tweets), batch, assign_seconds, assign_seconds / len(tweets) * 1e6, live,
-                         len(shown) - live - superseded, superseded])
-    table("5. Database adapter - StoredIncidentAssigner.assign on SQLite (airline tweets, all airlines in one "
-          "store, timed around assign only)",
-          ["batch order", "complaints", "batch size", "assign seconds", "µs per complaint", "incidents (not merged)",
-           "merged", "superseded pointers (announced early, recomputed away)"],
-          rows)
+            rows.append(
+                [
+                    label,
+                    len(tweets),
+                    batch,
+                    assign_seconds,
+                    assign_seconds / len(tweets) * 1e6,
+                    live,
+                    len(shown) - live - superseded,
+                    superseded,
+                ]
+            )
+    table(
+        "5. Database adapter - StoredIncidentAssigner.assign on SQLite (airline tweets, all airlines in one "
+        "store, timed around assign only)",
+        [
+            "batch order",
+            "complaints",
+            "batch size",
+            "assign seconds",
+            "µs per complaint",
+            "incidents (not merged)",
+            "merged",
+            "superseded pointers (announced early, recomputed away)",
+        ],
+        rows,
+    )
 
 
 # ---- 6. at a real brand's volume -----------------------------------------------------------------
@@ -733,8 +911,9 @@ def _volume_run(per_day: int, days: int, seed: int) -> dict[str, object]:
     predicted = {i: incident_of.get(i, f"alone-{i}") for i in complaints}
     truth_cluster = {i: records[i]["outage"] or f"alone-{i}" for i in complaints}
     index = {i: n for n, i in enumerate(complaints)}
-    precision, recall, f1 = _b_cubed({index[i]: p for i, p in predicted.items()},
-                                     {index[i]: t for i, t in truth_cluster.items()})
+    precision, recall, f1 = _b_cubed(
+        {index[i]: p for i, p in predicted.items()}, {index[i]: t for i, t in truth_cluster.items()}
+    )
     found = []
     for name, outage in outages.items():
         ids = outage["members"]
@@ -746,8 +925,17 @@ def _volume_run(per_day: int, days: int, seed: int) -> dict[str, object]:
         problem_purity = sum(1 for i in members[best] if same(i)) / size if size else 0.0
         raised = raised_at.get(best) if best else None
         after = sum(1 for i in ids if created[i] <= raised) if raised is not None else None
-        found.append((name, len(ids), covered / len(ids), purity, problem_purity, after,
-                      covered / len(ids) >= 0.6 and problem_purity >= 0.8))
+        found.append(
+            (
+                name,
+                len(ids),
+                covered / len(ids),
+                purity,
+                problem_purity,
+                after,
+                covered / len(ids) >= 0.6 and problem_purity >= 0.8,
+            )
+        )
     inside = sum(1 for i in background if i in incident_of)
     longest = max(((r.last_seen - r.first_seen).total_seconds() / 3600 for r in text_incidents), default=0.0)
     false = 0
@@ -795,24 +983,73 @@ def section_volume(per_days: list[int], days: int, seed: int) -> None:
     outage_rows = []
     for per_day in per_days:
         r = _volume_run(per_day, days, seed)
-        rows.append([f"{per_day:,}/day x {days} days", r["mentions"], r["complaints"], r["flagged"], r["precision"],
-                     r["recall"], r["f1"], r["background_inside"], r["incidents"], r["false_per_day"],
-                     r["longest_hours"], r["bursts"], r["mentions"] / r["seconds"]])
+        rows.append(
+            [
+                f"{per_day:,}/day x {days} days",
+                r["mentions"],
+                r["complaints"],
+                r["flagged"],
+                r["precision"],
+                r["recall"],
+                r["f1"],
+                r["background_inside"],
+                r["incidents"],
+                r["false_per_day"],
+                r["longest_hours"],
+                r["bursts"],
+                r["mentions"] / r["seconds"],
+            ]
+        )
         for name, size, coverage, purity, problem_purity, after, ok in r["outages"]:
-            outage_rows.append([f"{per_day:,}/day", name, size, coverage, purity, problem_purity,
-                                after if after is not None else "-", "found" if ok else "MISSED"])
-    table(f"6a. At a real brand's volume - the whole pipeline (shipped classifier, SQLite) on bench/volume_stream "
-          f"(seed {seed}): public EN/ID complaint tweets as background, 4 injected outages on days 4-7; B3 over "
-          "the truth's complaints (truth: the outage, or alone)",
-          ["stream", "mentions", "complaints (truth)", "flagged", "B3 precision", "B3 recall", "B3 F1",
-           "background complaints inside incidents (target <= 5%)", "incidents", "false incidents/day",
-           "longest incident (h)", "bursts", "mentions/s end to end"], rows)
-    table("6b. Each injected outage: the incident holding most of its reports (found: >= 60% of them, >= 80% "
-          "pure, counting as its own the background reports the dataset files under the same problem sent "
-          "while it lasted)",
-          ["stream", "outage", "reports", "share in one incident", "purity (injected only)",
-           "purity (same problem while it lasted)", "raised at its Nth report",
-           "verdict"], outage_rows)
+            outage_rows.append(
+                [
+                    f"{per_day:,}/day",
+                    name,
+                    size,
+                    coverage,
+                    purity,
+                    problem_purity,
+                    after if after is not None else "-",
+                    "found" if ok else "MISSED",
+                ]
+            )
+    table(
+        f"6a. At a real brand's volume - the whole pipeline (shipped classifier, SQLite) on bench/volume_stream "
+        f"(seed {seed}): public EN/ID complaint tweets as background, 4 injected outages on days 4-7; B3 over "
+        "the truth's complaints (truth: the outage, or alone)",
+        [
+            "stream",
+            "mentions",
+            "complaints (truth)",
+            "flagged",
+            "B3 precision",
+            "B3 recall",
+            "B3 F1",
+            "background complaints inside incidents (target <= 5%)",
+            "incidents",
+            "false incidents/day",
+            "longest incident (h)",
+            "bursts",
+            "mentions/s end to end",
+        ],
+        rows,
+    )
+    table(
+        "6b. Each injected outage: the incident holding most of its reports (found: >= 60% of them, >= 80% "
+        "pure, counting as its own the background reports the dataset files under the same problem sent "
+        "while it lasted)",
+        [
+            "stream",
+            "outage",
+            "reports",
+            "share in one incident",
+            "purity (injected only)",
+            "purity (same problem while it lasted)",
+            "raised at its Nth report",
+            "verdict",
+        ],
+        outage_rows,
+    )
 
 
 def main() -> None:
@@ -826,10 +1063,12 @@ def main() -> None:
     settings = IncidentSettings()
     sections = set(args.sections.split(","))
     print(f"# Incident bench ({'quick' if args.quick else 'full'}), data: {DATA}")
-    print(f"settings: min_authors={settings.min_authors} window={settings.window} "
-          f"resolve_after={settings.resolve_after} similarity={settings.similarity} "
-          f"category_weight={settings.category_weight} (when {settings.category_authors} authors within "
-          f"{settings.category_window}) merge_similarity={settings.merge_similarity}")
+    print(
+        f"settings: min_authors={settings.min_authors} window={settings.window} "
+        f"resolve_after={settings.resolve_after} similarity={settings.similarity} "
+        f"category_weight={settings.category_weight} (when {settings.category_authors} authors within "
+        f"{settings.category_window}) merge_similarity={settings.merge_similarity}"
+    )
     started = time.perf_counter()
     if "quality" in sections:
         section_quality(settings)

@@ -92,5 +92,6 @@ def main() -> None:
         median = statistics.median(seconds)
         print(f"{name:<24} {median:>8.3f} {min(seconds):>8.3f} {median / floor:>8.1f}")
 
+
 if __name__ == "__main__":
     main()

@@ -192,7 +192,7 @@ class StreamConfig:
 
 def iso(ts: int) -> str:
     """Epoch seconds as the format's timestamp, e.g. 2026-01-05T08:05:00Z."""
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(ts)[:6]
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 # ---- the real texts --------------------------------------------------------------------------------
@@ -234,9 +234,7 @@ def load_corpus(folder: Path, brand_handle: str = BRAND_HANDLE, brand_name: str 
     acl = _read_acl(folder / "complaints_acl2019" / "complaints-data.csv")
     airline, airline_cluster = _read_airline(folder / "twitter_us_airline_sentiment" / "Tweets.csv", brand_handle)
     vocabulary = _id_vocabulary(folder)
-    bandung, water_cluster = _read_bandung(
-        folder / "id_bandung_complaint_tweets" / "tweets_csv_siap.csv", vocabulary
-    )
+    bandung, water_cluster = _read_bandung(folder / "id_bandung_complaint_tweets" / "tweets_csv_siap.csv", vocabulary)
     telco = _read_telco(
         folder / "id_telco_provider_sentiment" / "dataset_tweet_sentiment_cellular_service_provider.csv",
         brand_handle,
@@ -308,8 +306,11 @@ _UNDERSCORE_NAME = re.compile(r"[a-z0-9]*[a-z][a-z0-9]*_[a-z0-9_]*|_[a-z0-9_]*[a
 _BARE_WORD = re.compile(r"(?<![@\w/.#])([a-z0-9_]{4,})\b")
 _LONG_NUMBER = re.compile(r"(?<!\d)\d[\da-z]{8,}")  # phone and customer numbers (7+ digits)
 # Account names the cue rule misses (they only appear as leading addressees).
+# Word and name tables stay tables: several per line.
+# fmt: off
 _KNOWN_BANDUNG_ACCOUNTS = ("ridwankamil", "pdamtirtawening", "odedmd", "dbmpkotabdg", "prfmnews", "infobdg",
                            "satpolppbdg", "pikiran_rakyat", "dishub_kotabdg", "iwginting", "aheryawan")
+# fmt: on
 WATER_WORDS = re.compile(r"\b(?:pdam\w*|air\w*|cai\w*|aer|ledeng\w*|pam)\b")
 WATER_NOT_FLOWING = re.compile(
     r"\b(?:ngocor\w*|ngalir\w*|mengalir\w*|ngucur\w*|keluar\w*|kering\w*|mati)\b"
@@ -523,6 +524,7 @@ QRIS_TEMPLATES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# fmt: off
 SLOTS: dict[str, tuple[str, ...]] = {
     "mins": ("5", "10", "15", "20", "30", "45", "60"),
     "n": ("2", "3", "4", "5", "6"),
@@ -540,6 +542,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "ver": ("6.1", "6.1.0", "v6.1", "6.1 (6100)"),
     "emo": ("", "", "", "", "", "", "🙏", "😭", "😤", "😡", "🥲", "🙄", "😩", "‼️"),
 }
+# fmt: on
 
 
 def _time_phrases(hour: int, lang: str) -> tuple[str, ...]:
@@ -573,6 +576,7 @@ def _pick(rng: np.random.Generator, choices: Sequence[str]) -> str:
 
 # ---- authors (synthetic) ------------------------------------------------------------------------------
 
+# fmt: off
 _FIRST = ("rina", "dewi", "budi", "agus", "sari", "putri", "andi", "rizky", "fajar", "dimas", "ayu", "indah", "wahyu",
           "eka", "nanda", "tiara", "bayu", "yoga", "intan", "citra", "reza", "gilang", "nadia", "salsa", "aldi",
           "rahma", "hendra", "yuni", "arif", "lestari", "bagus", "kevin", "michelle", "grace", "mark", "josh",
@@ -580,6 +584,7 @@ _FIRST = ("rina", "dewi", "budi", "agus", "sari", "putri", "andi", "rizky", "faj
 _SECOND = ("putri", "saputra", "pratama", "wijaya", "kusuma", "nugroho", "hidayat", "santoso", "lestari", "official",
            "jkt", "bdg", "sby", "id", "real", "aja", "online", "design", "writes", "travels", "smith", "jones", "lee",
            "miller", "nguyen", "tan", "lim", "keren", "nya", "ku", "world", "life", "daily", "art", "dev", "cuy")
+# fmt: on
 _MASTODON_INSTANCES = ("mastodon.social", "mastodon.online", "mstdn.social", "hachyderm.io", "mas.to")
 _SUBREDDITS = ("indonesia", "indonesia", "finansial", "jakarta", "personalfinance", "fintech")
 _ZIPF_EXPONENT = 1.0
@@ -778,14 +783,23 @@ class StreamRecord(NamedTuple):
             "created_at": iso(self.ts),
             "url": self.url,
             "lang": self.lang_tag,
-            "metrics": {"followers": self.followers, "likes": self.likes, "reposts": self.reposts,
-                        "replies": self.replies},
+            "metrics": {
+                "followers": self.followers,
+                "likes": self.likes,
+                "reposts": self.reposts,
+                "replies": self.replies,
+            },
             "in_reply_to": None,
         }
 
     def truth(self) -> dict[str, Any]:
-        return {"complaint": self.complaint, "source": self.source, "outage": self.outage, "lang": self.lang,
-                "problem": self.problem}
+        return {
+            "complaint": self.complaint,
+            "source": self.source,
+            "outage": self.outage,
+            "lang": self.lang,
+            "problem": self.problem,
+        }
 
     def to_json(self) -> str:
         """`json.dumps(self.to_dict(), ensure_ascii=False)`, about four times faster."""
@@ -806,8 +820,10 @@ _json_str = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False
 
 @lru_cache(maxsize=256)
 def _truth_json(complaint: bool, source: str, outage: str | None, lang: str, problem: str | None) -> str:
-    return json.dumps({"complaint": complaint, "source": source, "outage": outage, "lang": lang, "problem": problem},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"complaint": complaint, "source": source, "outage": outage, "lang": lang, "problem": problem},
+        ensure_ascii=False,
+    )
 
 
 # ---- outages ------------------------------------------------------------------------------------------
@@ -852,8 +868,9 @@ def plan_outages(config: StreamConfig, corpus: Corpus, authors: AuthorPool) -> l
         who = _outage_authors(rng, authors, len(chosen.texts), chosen.real_authors, spec.repeat_share)
         plan = OutagePlan(spec, start, end, requested, chosen.available, chosen.source)
         for offset, text, lang, author in zip(offsets.tolist(), chosen.texts, chosen.langs, who, strict=True):
-            plan.reports.append(Draft(start + offset, authors.platform(author), author, text, lang, True,
-                                      chosen.source, spec.name))
+            plan.reports.append(
+                Draft(start + offset, authors.platform(author), author, text, lang, True, chosen.source, spec.name)
+            )
         plans.append(plan)
     return plans
 
@@ -872,8 +889,13 @@ def _outage_texts(
     if spec.kind == "airline_cluster":
         tweets = _ordered_subset(rng, corpus.airline_cluster, requested)
         texts = [_vary_real(rng, t.text, config) for t in tweets]
-        return OutageTexts(texts, ["en"] * len(texts), [t.author for t in tweets], len(corpus.airline_cluster),
-                           "twitter_us_airline_sentiment")
+        return OutageTexts(
+            texts,
+            ["en"] * len(texts),
+            [t.author for t in tweets],
+            len(corpus.airline_cluster),
+            "twitter_us_airline_sentiment",
+        )
     if spec.kind == "water_cluster":
         texts = [_vary_real(rng, t, config) for t in _ordered_subset(rng, corpus.water_cluster, requested)]
         return OutageTexts(texts, ["id"] * len(texts), None, len(corpus.water_cluster), "id_bandung_complaint_tweets")
@@ -912,8 +934,9 @@ def _ordered_subset(rng: np.random.Generator, items: Sequence[Any], n: int) -> l
 def _vary_real(rng: np.random.Generator, text: str, config: StreamConfig) -> str:
     """The background's variation applied to a real outage text, so variation tells nothing apart."""
     has_handle = config.brand_handle.lower() in text.lower()
-    return vary_text(text, True, has_handle, float(rng.random()), float(rng.random()),
-                     int(rng.integers(1 << 30)), False, config)
+    return vary_text(
+        text, True, has_handle, float(rng.random()), float(rng.random()), int(rng.integers(1 << 30)), False, config
+    )
 
 
 def _outage_authors(
@@ -944,7 +967,13 @@ TRIES = 4  # texts drawn before falling back to a variation
 
 
 def vary_text(
-    text: str, complaint: bool, has_handle: bool, handle_u: float, emoji_u: float, alt: int, forced: bool,
+    text: str,
+    complaint: bool,
+    has_handle: bool,
+    handle_u: float,
+    emoji_u: float,
+    alt: int,
+    forced: bool,
     config: StreamConfig,
 ) -> str:
     """Add the brand handle (front or back) and/or a trailing emoji, as real mentions vary.
@@ -995,7 +1024,11 @@ class TextPicker:
 
 
 def background_day(
-    day_start: int, config: StreamConfig, picker: TextPicker, authors: AuthorPool, weights: np.ndarray,
+    day_start: int,
+    config: StreamConfig,
+    picker: TextPicker,
+    authors: AuthorPool,
+    weights: np.ndarray,
     rng: np.random.Generator,
 ) -> list[Draft]:
     """`per_day` background drafts for the 24 hours from `day_start`, in time order."""
@@ -1015,8 +1048,11 @@ def background_day(
         item, has_handle, forced = pick(pool_ids[i], times[i], draws[i])
         text = vary_text(item.text, item.complaint, has_handle, handle_u[i], emoji_u[i], alts[i], forced, config)
         author = who[i]
-        drafts.append(draft(times[i], platform_of(author), author, text, item.lang, item.complaint, item.source, None,
-                            item.problem))
+        drafts.append(
+            draft(
+                times[i], platform_of(author), author, text, item.lang, item.complaint, item.source, None, item.problem
+            )
+        )
     return drafts
 
 
@@ -1058,8 +1094,12 @@ class VolumeStream:
     def _finish_day(self, drafts: list[Draft], seq: int, rng: np.random.Generator) -> list[StreamRecord]:
         """Ids (in time order, ties broken at random), metrics, then the final order."""
         tiebreak = rng.random(len(drafts)).tolist()
-        order = [i for *_, i in sorted(zip([d.ts for d in drafts], [d.platform for d in drafts], tiebreak,
-                                           range(len(drafts)), strict=True))]
+        order = [
+            i
+            for *_, i in sorted(
+                zip([d.ts for d in drafts], [d.platform for d in drafts], tiebreak, range(len(drafts)), strict=True)
+            )
+        ]
         likes = (rng.geometric(0.45, len(drafts)) - 1).tolist()
         reposts = (rng.geometric(0.8, len(drafts)) - 1).tolist()
         replies = (rng.geometric(0.7, len(drafts)) - 1).tolist()
@@ -1069,11 +1109,26 @@ class VolumeStream:
             d = drafts[i]
             author = name_of(d.author, d.platform)
             mention_id, url = make_id(d.platform, d.ts, seq + k, author, d.author)
-            records.append(record(
-                mention_id, d.platform, author, d.text, d.ts, url, d.lang,
-                d.lang if d.platform in LANG_TAGGED else None, followers_of(d.author),
-                likes[k], reposts[k], replies[k], d.complaint, d.source, d.outage, d.problem,
-            ))
+            records.append(
+                record(
+                    mention_id,
+                    d.platform,
+                    author,
+                    d.text,
+                    d.ts,
+                    url,
+                    d.lang,
+                    d.lang if d.platform in LANG_TAGGED else None,
+                    followers_of(d.author),
+                    likes[k],
+                    reposts[k],
+                    replies[k],
+                    d.complaint,
+                    d.source,
+                    d.outage,
+                    d.problem,
+                )
+            )
         records.sort(key=_ORDER)
         return records
 
@@ -1082,22 +1137,24 @@ class VolumeStream:
         out = []
         for plan in self.outages:
             seen = members.get(plan.spec.name, [])
-            out.append({
-                "name": plan.spec.name,
-                "kind": plan.spec.kind,
-                "source": plan.source,
-                "problem": AIRLINE_PROBLEM if plan.spec.kind == "airline_cluster" else plan.spec.name,
-                "start": iso(plan.start),
-                "end": iso(plan.end),
-                "first_report": iso(seen[0].ts) if seen else None,
-                "last_report": iso(seen[-1].ts) if seen else None,
-                "reports": len(seen),
-                "requested": plan.requested,
-                "available": plan.available,
-                "authors": len({(r.platform, r.author) for r in seen}),
-                "langs": dict(sorted(Counter(r.lang for r in seen).items())),
-                "members": [r.id for r in seen],
-            })
+            out.append(
+                {
+                    "name": plan.spec.name,
+                    "kind": plan.spec.kind,
+                    "source": plan.source,
+                    "problem": AIRLINE_PROBLEM if plan.spec.kind == "airline_cluster" else plan.spec.name,
+                    "start": iso(plan.start),
+                    "end": iso(plan.end),
+                    "first_report": iso(seen[0].ts) if seen else None,
+                    "last_report": iso(seen[-1].ts) if seen else None,
+                    "reports": len(seen),
+                    "requested": plan.requested,
+                    "available": plan.available,
+                    "authors": len({(r.platform, r.author) for r in seen}),
+                    "langs": dict(sorted(Counter(r.lang for r in seen).items())),
+                    "members": [r.id for r in seen],
+                }
+            )
         return out
 
 
@@ -1131,7 +1188,9 @@ def generate(config: StreamConfig | None = None) -> tuple[list[Mention], dict[st
 
 
 def write_stream(
-    config: StreamConfig | None, out: IO[str] | None, truth: IO[str] | None = None,
+    config: StreamConfig | None,
+    out: IO[str] | None,
+    truth: IO[str] | None = None,
     stats: StreamStats | None = None,
 ) -> dict[str, Any]:
     """Write the JSONL (and the truth JSON) as the stream is generated; returns the truth without
@@ -1196,8 +1255,10 @@ class DuplicateWindow:
 
     def describe(self, total: int) -> str:
         worst = f"; worst {self.worst[:80]!r}" if self.max_authors > 1 else ""
-        return (f"max {self.max_authors} authors on one text; {self.repeats:,} of {total:,} mentions repeat "
-                f"another author's text of the last hour{worst}")
+        return (
+            f"max {self.max_authors} authors on one text; {self.repeats:,} of {total:,} mentions repeat "
+            f"another author's text of the last hour{worst}"
+        )
 
 
 class StreamStats:
@@ -1239,8 +1300,9 @@ class StreamStats:
         self.background_by_day[day] += 1
         self.sources[r.source] += 1
         self.local_hours[((r.ts // HOUR) + JAKARTA_UTC_OFFSET) % 24] += 1
-        self.words.update(w for w in _WORD.findall(_NOT_WORDS.sub(" ", r.text.lower()))
-                          if len(w) > 2 and w not in _STOPWORDS)
+        self.words.update(
+            w for w in _WORD.findall(_NOT_WORDS.sub(" ", r.text.lower())) if len(w) > 2 and w not in _STOPWORDS
+        )
         self.exact.add(r.ts, r.author, r.text)
         self.base.add(r.ts, r.author, " ".join(self._variation.sub(" ", r.text).lower().split()))
 
@@ -1258,9 +1320,11 @@ class StreamStats:
 
     def _header(self) -> str:
         c = self.config
-        return (f"stream: per_day={c.per_day:,} days={c.days} seed={c.seed} start={iso(c.start_ts)} -> "
-                f"{self.total:,} mentions ({self.background:,} background + {self.total - self.background:,} "
-                f"outage reports)")
+        return (
+            f"stream: per_day={c.per_day:,} days={c.days} seed={c.seed} start={iso(c.start_ts)} -> "
+            f"{self.total:,} mentions ({self.background:,} background + {self.total - self.background:,} "
+            f"outage reports)"
+        )
 
     def _days(self) -> list[str]:
         out = ["per day (UTC date: background + outage = total):"]
@@ -1298,9 +1362,11 @@ class StreamStats:
                 last = datetime.fromisoformat(o["last_report"].replace("Z", "+00:00"))
                 span = f"{o['first_report']} -> {o['last_report'][11:]} ({(last - first).total_seconds() / 3600:.1f} h)"
             cap = f", real cluster {o['available']}" if o["available"] is not None else ""
-            out.append(f"  {o['name']}: {o['reports']} reports (wanted {o['requested']}{cap}), "
-                       f"{o['authors']} authors, window {o['start']} -> {o['end'][11:]}, reports {span}, "
-                       f"langs {o['langs']}")
+            out.append(
+                f"  {o['name']}: {o['reports']} reports (wanted {o['requested']}{cap}), "
+                f"{o['authors']} authors, window {o['start']} -> {o['end'][11:]}, reports {span}, "
+                f"langs {o['langs']}"
+            )
             start = int(datetime.fromisoformat(o["start"].replace("Z", "+00:00")).timestamp())
             bins = Counter((ts - start) // 1800 for ts in self.outage_times.get(o["name"], []))
             curve = " ".join(str(bins[i]) for i in range(max(bins, default=-1) + 1))
@@ -1317,8 +1383,9 @@ def _parse_start(value: str) -> datetime:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--per-day", type=int, default=2000, help="background mentions per day")
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--seed", type=int, default=1)
@@ -1327,17 +1394,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--id-share", type=float, default=0.5, help="share of the background in Indonesian")
     parser.add_argument("--authors", type=int, default=None, help="author pool (default per_day*days/2)")
     parser.add_argument("--no-outages", action="store_true", help="background only")
-    parser.add_argument("--data", type=Path, default=None, help="datasets folder (default $COMPLAINT_MONITOR_DATA "
-                        "or ../shared/data)")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="datasets folder (default $COMPLAINT_MONITOR_DATA or ../shared/data)"
+    )
     parser.add_argument("--out", help="mention JSONL to write ('-': stdout)")
     parser.add_argument("--truth", type=Path, help="truth JSON to write")
     parser.add_argument("--check", action="store_true", help="print a sanity summary")
     args = parser.parse_args(argv)
     if not (args.out or args.truth or args.check):
         parser.error("nothing to do: give --out, --truth and/or --check")
-    config = StreamConfig(per_day=args.per_day, days=args.days, seed=args.seed, start=args.start,
-                          complaint_share=args.complaint_share, id_share=args.id_share, authors=args.authors,
-                          outages=() if args.no_outages else DEFAULT_OUTAGES, data=args.data)
+    config = StreamConfig(
+        per_day=args.per_day,
+        days=args.days,
+        seed=args.seed,
+        start=args.start,
+        complaint_share=args.complaint_share,
+        id_share=args.id_share,
+        authors=args.authors,
+        outages=() if args.no_outages else DEFAULT_OUTAGES,
+        data=args.data,
+    )
     started = time.perf_counter()
     stats = StreamStats(config) if args.check else None
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8") if args.out else None
@@ -1352,8 +1428,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if stats is not None:
         print(stats.report(result["outages"]), file=sys.stdout if args.out != "-" else sys.stderr)
-    print(f"{result['count']:,} mentions in {elapsed:.1f} s ({result['count'] / elapsed:,.0f}/s), "
-          f"peak RSS {peak_mb:.0f} MB", file=sys.stderr)
+    print(
+        f"{result['count']:,} mentions in {elapsed:.1f} s ({result['count'] / elapsed:,.0f}/s), "
+        f"peak RSS {peak_mb:.0f} MB",
+        file=sys.stderr,
+    )
     return 0
 
 

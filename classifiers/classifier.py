@@ -300,9 +300,9 @@ class Classifier:
         out = []
         # plain Python floats from here: the same values, cheaper to compare, round and format
         category_rows = scores.categories.tolist() if scores.categories is not None else None
-        for i, (mention, probability, lang, severity, found) in enumerate(zip(
-            mentions, scores.complaint.tolist(), scores.langs, scores.severity, hits, strict=True
-        )):
+        for i, (mention, probability, lang, severity, found) in enumerate(
+            zip(mentions, scores.complaint.tolist(), scores.langs, scores.severity, hits, strict=True)
+        ):
             reasons = [f"complaint score {probability:.2f}"]
             category, category_reason = OTHER, None
             if category_rows is not None:

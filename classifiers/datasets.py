@@ -81,9 +81,7 @@ def bandung() -> Dataset:
     with _path("id_bandung_complaint_tweets", "tweets_csv_siap.csv").open(encoding="utf-8-sig", newline="") as h:
         rows = list(csv.reader(h, delimiter=";"))
     texts, classes = _dedup([r[0] for r in rows[1:] if len(r) >= 2], [r[1] for r in rows[1:] if len(r) >= 2])
-    return Dataset(
-        "id_bandung_complaint_tweets", "id", texts, [int(c == "keluhan") for c in classes], group=classes
-    )
+    return Dataset("id_bandung_complaint_tweets", "id", texts, [int(c == "keluhan") for c in classes], group=classes)
 
 
 SEVERITY_LEVELS = ("No explicit reproach", "Disapproval", "Accusation", "Blame")
@@ -186,13 +184,22 @@ def slang_lexicon() -> list[tuple[str, str]]:
 # Aspect → category of the default taxonomy. Aspects with no clear counterpart ("general",
 # "others") are left out rather than guessed.
 HOTEL_ASPECT_CATEGORY = {
-    "ac": "product_quality", "air_panas": "product_quality", "bau": "product_quality",
-    "kebersihan": "product_quality", "linen": "product_quality", "tv": "product_quality",
-    "sunrise_meal": "product_quality", "service": "customer_service", "wifi": "app_bug_outage",
+    "ac": "product_quality",
+    "air_panas": "product_quality",
+    "bau": "product_quality",
+    "kebersihan": "product_quality",
+    "linen": "product_quality",
+    "tv": "product_quality",
+    "sunrise_meal": "product_quality",
+    "service": "customer_service",
+    "wifi": "app_bug_outage",
 }
 CAR_ASPECT_CATEGORY = {
-    "fuel": "product_quality", "machine": "product_quality", "part": "product_quality",
-    "price": "pricing_fees", "service": "customer_service",
+    "fuel": "product_quality",
+    "machine": "product_quality",
+    "part": "product_quality",
+    "price": "pricing_fees",
+    "service": "customer_service",
 }
 
 

@@ -160,8 +160,11 @@ def _cross_domain(progress: Progress) -> list[Row]:
         truth = np.array(ds.complaint)
         rows.append(
             Row(
-                f"cross-domain {ds.name}", "macro-F1",
-                _macro_f1(truth, base(ds.texts)), _macro_f1(truth, ours(ds.texts)), note,
+                f"cross-domain {ds.name}",
+                "macro-F1",
+                _macro_f1(truth, base(ds.texts)),
+                _macro_f1(truth, ours(ds.texts)),
+                note,
             )
         )
     return rows
@@ -235,12 +238,15 @@ def _categories() -> list[Row]:
         mentions = _mentions(data.texts)
         ours = [v.category for v in learned.classify(mentions)]
         base = [v.category for v in keywords.classify(mentions)]
-        rows.append(Row(
-            f"category: {data.name} ({len(data.texts)})", "accuracy",
-            float(np.mean([p == t for p, t in zip(base, data.categories, strict=False)])),
-            float(np.mean([p == t for p, t in zip(ours, data.categories, strict=False)])),
-            f"{note}; baseline = keywords alone",
-        ))
+        rows.append(
+            Row(
+                f"category: {data.name} ({len(data.texts)})",
+                "accuracy",
+                float(np.mean([p == t for p, t in zip(base, data.categories, strict=False)])),
+                float(np.mean([p == t for p, t in zip(ours, data.categories, strict=False)])),
+                f"{note}; baseline = keywords alone",
+            )
+        )
     return rows
 
 
@@ -268,9 +274,13 @@ def sample_key_scores(clf) -> dict[str, float]:  # type: ignore[no-untyped-def]
     complaints = tp + fn
     precision, recall = tp / max(tp + fp, 1), tp / max(complaints, 1)
     return {
-        "complaints": complaints, "precision": precision, "recall": recall,
+        "complaints": complaints,
+        "precision": precision,
+        "recall": recall,
         "f1": 2 * precision * recall / max(precision + recall, 1e-9),
-        "urgency_exact": exact / complaints, "urgency_within_one": near / complaints, "category": right / complaints,
+        "urgency_exact": exact / complaints,
+        "urgency_within_one": near / complaints,
+        "category": right / complaints,
     }
 
 
@@ -278,11 +288,21 @@ def _sample_key() -> list[Row]:
     ours, base = sample_key_scores(_shipped()), sample_key_scores(_keywords_only())
     note = f"bundled sample stream vs its hand-labelled key ({ours['complaints']:.0f} complaints)"
     return [
-        Row("sample stream: complaint", "F1", None, ours["f1"],
-            f"{note}; P {ours['precision']:.3f} R {ours['recall']:.3f}"),
-        Row("sample stream: urgency", "exact", base["urgency_exact"], ours["urgency_exact"],
+        Row(
+            "sample stream: complaint",
+            "F1",
+            None,
+            ours["f1"],
+            f"{note}; P {ours['precision']:.3f} R {ours['recall']:.3f}",
+        ),
+        Row(
+            "sample stream: urgency",
+            "exact",
+            base["urgency_exact"],
+            ours["urgency_exact"],
             f"within one level: {base['urgency_within_one']:.3f} → {ours['urgency_within_one']:.3f}; "
-            "baseline = keyword rules alone"),
+            "baseline = keyword rules alone",
+        ),
         Row("sample stream: category", "accuracy", base["category"], ours["category"], "baseline = keywords alone"),
     ]
 
@@ -323,7 +343,11 @@ print(json.dumps({"per_s": best, "load_s": load_s, "import_s": import_s, "rss_mb
 def _speed(texts: list[str], quick: bool) -> tuple[dict[str, float], float]:
     sample = texts if not quick else texts[:5000]
     result = subprocess.run(
-        [sys.executable, "-c", _SPEED_SCRIPT], input=json.dumps(sample), capture_output=True, text=True, check=True,
+        [sys.executable, "-c", _SPEED_SCRIPT],
+        input=json.dumps(sample),
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=str(datasets.Path(__file__).resolve().parents[1]),
     )
     ours = json.loads(result.stdout.strip().splitlines()[-1])
@@ -388,20 +412,27 @@ def run_benchmark(folds: int = 10, quick: bool = False, progress: Progress | Non
             f"{len(texts) if not quick else 5000} mentions, no source lang",
         )
     )
-    rows.append(Row(
-        "model load (shipped)", "seconds", None, speed["load_s"],
-        f"plus {speed['import_s']:.2f} s importing the package (numpy, scipy, pydantic)",
-    ))
+    rows.append(
+        Row(
+            "model load (shipped)",
+            "seconds",
+            None,
+            speed["load_s"],
+            f"plus {speed['import_s']:.2f} s importing the package (numpy, scipy, pydantic)",
+        )
+    )
     rows.append(Row("resident memory, peak (shipped, classifying)", "MB", None, speed["rss_mb"]))
     say("operating point: this model against the previous release, every evaluation set")
     from classifiers.operating_bench import kinds_tables, measure, operating_table
 
     operating = measure()
-    return "\n\n".join([
-        format_table(rows),
-        "Operating point (precision / recall; complaint = flagged):\n\n" + operating_table(operating),
-        kinds_tables(operating),
-    ])
+    return "\n\n".join(
+        [
+            format_table(rows),
+            "Operating point (precision / recall; complaint = flagged):\n\n" + operating_table(operating),
+            kinds_tables(operating),
+        ]
+    )
 
 
 def _cell(value: float | None, metric: str) -> str:

@@ -63,7 +63,7 @@ class FeatureSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, float | int]) -> "FeatureSpec":
+    def from_dict(cls, data: Mapping[str, float | int]) -> FeatureSpec:
         return cls(**dict(data))  # type: ignore[arg-type]
 
 
@@ -156,7 +156,7 @@ class _Batch:
     inv_powers: np.ndarray
 
     @classmethod
-    def of(cls, prepared: str) -> "_Batch":
+    def of(cls, prepared: str) -> _Batch:
         codes = _normalised_codes(prepared)
         is_sep = codes == 0
         powers, inv_powers = _powers_upto(len(codes))
@@ -247,7 +247,7 @@ class Tokens:
     norm: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    batch: "_Batch | None" = None
+    batch: _Batch | None = None
 
     def prefix_hashes(self, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the tokens at least `length` long, and the raw hash of their first `length` characters."""

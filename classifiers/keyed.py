@@ -85,10 +85,15 @@ class KeyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "precision": self.overall.precision, "recall": self.overall.recall,
-            "f1": self.overall.f1, "complaints": self.overall.tp + self.overall.fn,
+            "name": self.name,
+            "precision": self.overall.precision,
+            "recall": self.overall.recall,
+            "f1": self.overall.f1,
+            "complaints": self.overall.tp + self.overall.fn,
             "by_lang": {k: {"precision": c.precision, "recall": c.recall, "f1": c.f1} for k, c in self.by_lang.items()},
-            "critical": self.critical, "critical_high": self.critical_high, "critical_exact": self.critical_exact,
+            "critical": self.critical,
+            "critical_high": self.critical_high,
+            "critical_exact": self.critical_exact,
         }
 
 
@@ -114,9 +119,7 @@ def load_heldout(path: Path = HELDOUT) -> tuple[list[Mention], list[Truth]]:
     with path.open(encoding="utf-8") as handle:
         mentions = [m for m in read_mentions(handle)]
     mentions = [_without_lang(m) for m in mentions]
-    truths = [
-        Truth(bool(r["complaint"]), r["urgency"], r.get("category"), r["lang"], r["kind"]) for r in records
-    ]
+    truths = [Truth(bool(r["complaint"]), r["urgency"], r.get("category"), r["lang"], r["kind"]) for r in records]
     return mentions, truths
 
 

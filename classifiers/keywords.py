@@ -163,7 +163,7 @@ class PhraseMatcher:
         order = np.argsort(positions, kind="stable")
         docs = doc[positions[order]].tolist()
         hits = self._hits
-        for doc_index, k in zip(docs, order.tolist()):
+        for doc_index, k in zip(docs, order.tolist(), strict=False):
             for i in phrase_lists[k]:
                 found[doc_index].append(hits[i])
         return found

@@ -90,6 +90,6 @@ class LanguageDetector:
         if pending:
             detector = self._lingua_detector()
             found = detector.detect_languages_in_parallel_of([texts[i] for i in pending])
-            for i, language in zip(pending, found):
+            for i, language in zip(pending, found, strict=False):
                 out[i] = language.iso_code_639_1.name.lower() if language is not None else UNDETERMINED
         return [lang or UNDETERMINED for lang in out]

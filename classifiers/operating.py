@@ -28,9 +28,13 @@ class OperatingPoint:
 
     def to_dict(self) -> dict[str, float | int]:
         return {
-            "threshold": round(self.threshold, 4), "recall": round(self.recall, 4),
-            "precision": round(self.precision, 4), "complaints": self.complaints, "rows": self.rows,
-            "recall_at_0.5": round(self.recall_at_half, 4), "precision_at_0.5": round(self.precision_at_half, 4),
+            "threshold": round(self.threshold, 4),
+            "recall": round(self.recall, 4),
+            "precision": round(self.precision, 4),
+            "complaints": self.complaints,
+            "rows": self.rows,
+            "recall_at_0.5": round(self.recall_at_half, 4),
+            "precision_at_0.5": round(self.precision_at_half, 4),
         }
 
 

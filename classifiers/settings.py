@@ -23,6 +23,8 @@ class UrgencyKeywords(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Keyword tables stay tables: several per line, grouped by theme.
+    # fmt: off
     critical: list[str] = Field(
         default_factory=lambda: [
             # health and safety harm
@@ -85,6 +87,7 @@ class UrgencyKeywords(BaseModel):
             "tidak sopan", "gak sopan", "wrong item", "salah kirim", "damaged", "defective", "cacat",
         ]
     )
+    # fmt: on
 
 
 class UrgencySettings(BaseModel):
@@ -95,6 +98,7 @@ class UrgencySettings(BaseModel):
     keywords: UrgencyKeywords = Field(default_factory=UrgencyKeywords)
     reach_followers: list[int] = Field(default_factory=lambda: [10_000, 100_000])
     """Each threshold the author's follower count reaches raises urgency one level."""
+    # fmt: off
     repetition_keywords: list[str] = Field(
         default_factory=lambda: [
             "again", "second time", "third time", "fourth time", "fifth time", "once again", "every time",
@@ -104,6 +108,7 @@ class UrgencySettings(BaseModel):
             "#x", "# kali", "#th time", "#rd time", "#nd time",
         ]
     )
+    # fmt: on
     """Phrases that say the problem or the contact is repeated (`*` is any one word, `#` any number)."""
     repetition_raise: int = Field(1, ge=0, le=4)
     """Levels a repeated problem adds."""
@@ -146,6 +151,7 @@ class UrgencySettings(BaseModel):
         return value
 
 
+# fmt: off
 def _default_categories() -> dict[str, list[str]]:
     return {
         "access_login": [
@@ -190,6 +196,7 @@ def _default_categories() -> dict[str, list[str]]:
             "ganti nomor", "change number", "email",
         ],
     }
+# fmt: on
 
 
 class ClassifierSettings(BaseModel):
@@ -220,11 +227,13 @@ class ClassifierSettings(BaseModel):
     """How far keywords move the learned category: each category gets the model's probability plus this
     weight × its share of the keyword hits. 0: the model alone; large: keywords decide where any match.
     With a model that learned no categories, keywords alone decide."""
+    # fmt: off
     languages: list[str] = Field(
         default_factory=lambda: [
             "en", "id", "ms", "jv", "su", "tl", "es", "pt", "fr", "de", "nl", "ja", "zh", "ko", "ar", "vi", "th",
         ]
     )
+    # fmt: on
     """ISO 639-1 codes the language detector chooses between (when the source gave no language)."""
 
     @field_validator("target_recall")

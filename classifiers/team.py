@@ -124,8 +124,12 @@ def precision_at(prior: float, training_prior: float, recall: float, precision: 
     return prior * recall / (prior * recall + (1 - prior) * false_positive_rate)
 
 
-def prior_report(classifier: Classifier, mentions: Sequence[Mention], operating: dict[str, dict[str, float]],
-                 priors: dict[str, float]) -> PriorReport:
+def prior_report(
+    classifier: Classifier,
+    mentions: Sequence[Mention],
+    operating: dict[str, dict[str, float]],
+    priors: dict[str, float],
+) -> PriorReport:
     """`classifier` must score as trained (no `stream_prior`); `operating`/`priors` come from the model's manifest."""
     report = PriorReport(len(mentions))
     if not mentions:

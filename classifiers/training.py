@@ -152,7 +152,10 @@ def own_examples() -> list[LabelledText]:
             record = json.loads(line)
             rows.append(
                 LabelledText(
-                    record["text"], bool(record["complaint"]), record.get("urgency"), record.get("category"),
+                    record["text"],
+                    bool(record["complaint"]),
+                    record.get("urgency"),
+                    record.get("category"),
                     record.get("lang"),
                 )
             )
@@ -356,9 +359,7 @@ class ComplaintModel:
         stream = self.heads.get(STREAM_HEAD)
         stream_score = occ.dot(stream.coef) + float(stream.intercept) if stream is not None else None
         for name, head in self.heads.items():
-            rows = np.array(
-                [i for i, lang in enumerate(langs) if _head_name(lang, self.heads) == name], dtype=np.int64
-            )
+            rows = np.array([i for i, lang in enumerate(langs) if _head_name(lang, self.heads) == name], dtype=np.int64)
             if len(rows) and name != STREAM_HEAD:
                 raw = occ.dot(head.coef)[rows] + float(head.intercept)
                 out[rows] = head.platt[0] * raw + head.platt[1]
@@ -530,8 +531,14 @@ def train_bundle(
     slang_from, slang_to, slang_words = _slang()
     say(f"training on {len(data.texts)} texts ({', '.join(f'{k}: {v}' for k, v in data.sources.items())})")
     model = fit_complaint_model(
-        data.texts, np.array(data.labels), np.array(data.weights, dtype=np.float64), data.langs, spec, C,
-        data.severity_texts, data.stream,
+        data.texts,
+        np.array(data.labels),
+        np.array(data.weights, dtype=np.float64),
+        data.langs,
+        spec,
+        C,
+        data.severity_texts,
+        data.stream,
     )
     say(f"complaint heads: {', '.join(model.heads)}")
     points = operating_points(model, data, target_recall)
@@ -575,7 +582,9 @@ def train_bundle(
         slang_to=slang_to,
         lang_vocab=vocab,
         info={
-            "trained_at": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "sources": dict(data.sources), "C": C,
+            "trained_at": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "sources": dict(data.sources),
+            "C": C,
             "target_recall": dict(target_recall) if isinstance(target_recall, Mapping) else target_recall,
             "operating_points": {name: point.to_dict() for name, point in points.items()},
         },

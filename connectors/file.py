@@ -27,6 +27,7 @@ class FileOptions(ConnectorOptions):
 class FileConnector(Connector):
     platform = "file"
     Options = FileOptions
+    options: FileOptions
 
     def _paths(self) -> list[Path]:
         pattern = Path(self.options.path)

@@ -132,7 +132,7 @@ class HttpConnector(Connector):
         credential_hint: str = "",
     ) -> tuple[Any, requests.Response]:
         """One JSON call with retries; returns the decoded body and the response (for headers/links)."""
-        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        url = path if path.startswith(("http://", "https://")) else join_url(self.base_url, path)
         label = what or f"{method} {url}"
 
         def attempt() -> tuple[Any, requests.Response]:
@@ -147,6 +147,14 @@ class HttpConnector(Connector):
                 ) from None
 
         return self.with_retries(attempt, label)
+
+
+def join_url(base_url: str, path: str) -> str:
+    """`path` under `base_url`, keeping the base's own path: a gateway's prefix (`https://gw.example/reddit`)
+    stays in front of every API path, even one that starts with `/` (where URL resolution would drop it)."""
+    if not base_url:
+        return path
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
 def send(session: requests.Session, method: str, url: str, timeout: float, **kwargs: Any) -> requests.Response:

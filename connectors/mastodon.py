@@ -166,7 +166,9 @@ class MastodonConnector(HttpConnector):
         account = status["account"]
         acct = str(account["acct"])
         if "@" not in acct:
-            acct = f"{acct}@{self.instance_host}"
+            # A local account: its domain is the instance's own, which the account's profile URL names
+            # (base_url may be a gateway or an internal address, e.g. 127.0.0.1:8080).
+            acct = f"{acct}@{urlparse(str(account.get('url') or '')).hostname or self.instance_host}"
         text = html_to_text(str(status["content"]))
         warning = (status.get("spoiler_text") or "").strip()
         if warning:

@@ -7,23 +7,30 @@ when they name the brand. Listings are read as raw JSON through
 `praw.Reddit.request`, so one malformed child is skipped rather than failing
 the page, and walked with `connectors.paging` (watermark + seen ids + resume).
 
-Retries and rate limits are handled here, not inside prawcore: its own retry
-sleeps are switched off, and when Reddit's `x-ratelimit-remaining` runs out the
-poll stops and resumes next time instead of sleeping until the reset.
+Retries and rate limits are handled here, not inside prawcore: prawcore has no
+public setting for its own retries (they sleep up to 4 s each), so the requests
+session handed to it through praw's documented `requestor_kwargs` reports every
+failure prawcore would retry as one it does not know, and this connector retries
+within its own budget. When Reddit's `x-ratelimit-remaining` runs out the poll
+stops and resumes next time instead of sleeping until the reset.
+
+Crossposts are reposts: they are never new mentions, whatever order the listing
+gives them in (the post they repeat is a mention where it was posted).
+
+`base_url` (and `auth_url`) may carry a path prefix (`https://gateway.example/reddit`):
+API paths are sent relative to it, so prawcore's URL join keeps the prefix.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import praw
 import prawcore
 import requests
-from prawcore.sessions import FiniteRetryStrategy
 from pydantic import Field, field_validator
 
 from connectors.base import Batch, ConnectorAuthError, ConnectorConfigError, ConnectorError, ConnectorUnavailable
@@ -78,19 +85,28 @@ class RedditOptions(PagedOptions):
         return value
 
 
-@dataclass(frozen=True)
-class _NoRetry(FiniteRetryStrategy):
-    """prawcore retries with its own sleeps; this connector retries within its own budget instead."""
+class _NotRetried(Exception):
+    """A failure prawcore would retry with its own sleeps (a connection error, a timeout, 5xx, 401),
+    carried past prawcore's retry loop to the connector, which retries within its own budget."""
 
-    def _sleep_seconds(self) -> float | None:
-        return None
+    def __init__(self, error: requests.RequestException | None = None, response: requests.Response | None = None):
+        # (a Response is falsy when its status is an error: compare with None)
+        super().__init__(str(error) if error is not None else f"HTTP {getattr(response, 'status_code', '?')}")
+        self.error = error
+        self.response = response
 
-    def should_retry_on_failure(self) -> bool:
-        return False
+
+_PRAWCORE_RETRIES = frozenset({*prawcore.Session.RETRY_STATUSES, 401})
+"""The statuses prawcore's Session retries (401: after dropping the token) — a public class attribute."""
 
 
 class _WatchedSession(requests.Session):
-    """Remembers Reddit's rate-limit headers and applies the request timeout."""
+    """Remembers Reddit's rate-limit headers, applies the request timeout, and keeps prawcore from retrying.
+
+    prawcore offers no public way to switch its retries off (the strategy sits in the private
+    `Session._retry_strategy_class`); it only retries what it recognises, so what it would retry reaches it
+    as `_NotRetried`, which its Requestor wraps in a RequestException that the connector unwraps.
+    """
 
     def __init__(self, timeout: float) -> None:
         super().__init__()
@@ -100,13 +116,18 @@ class _WatchedSession(requests.Session):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs["timeout"] = min(kwargs.get("timeout") or self.default_timeout, self.default_timeout)
-        response = super().request(method, url, *args, **kwargs)
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            raise _NotRetried(error=exc) from exc
         if "x-ratelimit-remaining" in response.headers:
             try:
                 self.remaining = float(response.headers["x-ratelimit-remaining"])
             except ValueError:
                 self.remaining = None
             self.reset_headers = dict(response.headers)
+        if response.status_code in _PRAWCORE_RETRIES:
+            raise _NotRetried(response=response)
         return response
 
 
@@ -123,16 +144,13 @@ class RedditConnector(HttpConnector):
             client_id=client_id,
             client_secret=secret,
             user_agent=self.options.user_agent,
-            oauth_url=self.base_url,
+            oauth_url=self.base_url + "/",  # paths are sent relative to it, so a gateway's prefix stays
             reddit_url=self.options.auth_url.rstrip("/"),
             requestor_kwargs={"session": session},
             timeout=max(1, round(self.timeout)),  # praw wants whole seconds; the session applies the exact one
             check_for_updates=False,
             check_for_async=False,
         )
-        core = getattr(reddit, "_core", None)
-        if core is not None and hasattr(core, "_retry_strategy_class"):
-            core._retry_strategy_class = _NoRetry
         return reddit, session
 
     def _subreddit_path(self) -> str:
@@ -170,7 +188,7 @@ class RedditConnector(HttpConnector):
     def _get(self, reddit: praw.Reddit, path: str, params: Mapping[str, Any]) -> Any:
         def attempt() -> Any:
             try:
-                return reddit.request(method="GET", path=path, params={**params, "raw_json": 1})
+                return reddit.request(method="GET", path=path.lstrip("/"), params={**params, "raw_json": 1})
             except prawcore.TooManyRequests as exc:
                 raise ConnectorUnavailable(
                     rate_limited_message(self.name, reset_from_headers(exc.response.headers))
@@ -179,6 +197,10 @@ class RedditConnector(HttpConnector):
                 raise TransientError(f"HTTP {exc.response.status_code} from {path}") from None
             except prawcore.RequestException as exc:
                 original = exc.original_exception
+                if isinstance(original, _NotRetried):
+                    if original.response is not None:
+                        raise self._response_error(original.response, path) from None
+                    original = original.error or original
                 if isinstance(original, requests.Timeout):
                     raise TransientError(f"timed out after {self.timeout:g}s ({path})") from None
                 raise TransientError(f"cannot connect to Reddit: {str(original)[:160]}") from None
@@ -192,13 +214,13 @@ class RedditConnector(HttpConnector):
                     f"connector '{self.name}': Reddit has no {path.rsplit('/', 1)[0]} (check `subreddits`)"
                 ) from None
             except prawcore.ResponseException as exc:
-                raise self._response_error(exc, path) from None
+                raise self._response_error(exc.response, path) from None
 
         return self.with_retries(attempt, f"Reddit {path}")
 
-    def _response_error(self, exc: prawcore.ResponseException, path: str) -> Exception:
-        status = exc.response.status_code
-        token_request = exc.response.url.endswith("/api/v1/access_token")
+    def _response_error(self, response: requests.Response, path: str) -> Exception:
+        status = response.status_code
+        token_request = response.url.endswith("/api/v1/access_token")
         if status in (401, 403) and (token_request or status == 401):
             return ConnectorAuthError(
                 f"connector '{self.name}': Reddit refused the app credentials in "
@@ -209,7 +231,7 @@ class RedditConnector(HttpConnector):
                 f"connector '{self.name}': Reddit refused access to {path} "
                 "(HTTP 403: private, quarantined or banned subreddit?)"
             )
-        if status >= 500:
+        if status >= 500 or status == 408:
             return TransientError(f"HTTP {status} from {'the token endpoint' if token_request else path}")
         return ConnectorError(f"connector '{self.name}': Reddit {path} failed: HTTP {status}")
 
@@ -218,8 +240,6 @@ class RedditConnector(HttpConnector):
         states = dict(cursor or {})
         batch = Batch()
         new_states: dict[str, Any] = {}
-        # Crossposts of these are not new mentions.
-        delivered: set[str] = set((states.get("submissions") or {}).get("seen") or [])
         for stream, (path, params) in self._streams().items():
             if session.remaining is not None and session.remaining < 1:
                 # prawcore would sleep until the reset before the next request: leave it for the next poll.
@@ -254,20 +274,20 @@ class RedditConnector(HttpConnector):
                 except (KeyError, TypeError, ValueError) as exc:
                     batch.skipped.append(f"Reddit {path} item {item_id}: {type(exc).__name__}: {exc}")
                     continue
-                if self._wanted(mention, item, stream, delivered):
+                if self._wanted(mention, item, stream):
                     batch.mentions.append(mention)
-                delivered.add(mention.id)
             if walk.stopped_early == "rate limit":
                 reset = reset_from_headers(session.reset_headers)
                 log.warning("Reddit %s: rest is read next poll, %s", path, rate_limited_message(self.name, reset))
         batch.cursor = new_states
         return batch
 
-    def _wanted(self, mention: Mention, item: Mapping[str, Any], stream: str, delivered: set[str]) -> bool:
+    def _wanted(self, mention: Mention, item: Mapping[str, Any], stream: str) -> bool:
         if self.brand.is_own_account(mention.author) or is_excluded(mention.text, self.brand):
             return False
-        if _data(item).get("crosspost_parent") in delivered:
-            return False  # a crosspost of a post already delivered is not a new mention
+        data = _data(item)
+        if data.get("crosspost_parent") or data.get("crosspost_parent_list"):
+            return False  # a repost of another post, wherever that one is in the listing (or not in it at all)
         if stream == "comments" and not self.options.match_all:
             return mentions_brand(mention.text, self.brand)  # the comments listing is not a search
         return True

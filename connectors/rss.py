@@ -24,7 +24,7 @@ from pydantic import Field
 
 from connectors.base import Batch, ConnectorAuthError, ConnectorError, ConnectorUnavailable
 from connectors.brand_query import is_excluded, language_allowed, mentions_brand
-from connectors.http import HttpConnector, HttpOptions, SeenIds, html_to_text, raise_for_status, send
+from connectors.http import HttpConnector, HttpOptions, SeenIds, html_to_text, join_url, raise_for_status, send
 from monitor.models import MAX_TEXT_CHARS, Mention, utc
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ SEEN_PER_FEED = 500
 
 class RSSOptions(HttpOptions):
     feeds: list[str] = Field(min_length=1)
-    """Feed URLs; relative ones are relative to `base_url`."""
+    """Feed URLs; a path (`/news.xml` or `news.xml`) is read under `base_url`, keeping its path prefix."""
     match_all: bool = False
     """Take every entry (for feeds that are already about the brand, e.g. alert feeds)."""
     auth_header_env: str | None = None
@@ -47,8 +47,15 @@ class RSSConnector(HttpConnector):
     options: RSSOptions
 
     def feed_urls(self) -> list[str]:
-        base = self.base_url + "/" if self.base_url else ""
-        return [urljoin(base, url) if base else url for url in self.options.feeds]
+        return [self._feed_url(url) for url in self.options.feeds]
+
+    def _feed_url(self, url: str) -> str:
+        """A full URL as given; a path (`/news.xml`, `feeds/news.xml`) under `base_url`, prefix and all."""
+        if urlparse(url).scheme or not self.base_url:
+            return url
+        if url.startswith("//"):
+            return urljoin(self.base_url, url)  # scheme-relative: another host
+        return join_url(self.base_url, url)
 
     def _headers(self, state: Mapping[str, Any]) -> dict[str, str]:
         headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"}

@@ -31,7 +31,12 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
 
 
 def column_chart(
-    bars: Sequence[Bar], title: str, *, width: int = 640, height: int = 160, label_every: int = 6,
+    bars: Sequence[Bar],
+    title: str,
+    *,
+    width: int = 640,
+    height: int = 160,
+    label_every: int = 6,
     highlight_note: str = "",
 ) -> Markup:
     """Columns over time (reports per hour); highlighted columns (the burst) in red."""
@@ -58,7 +63,12 @@ def column_chart(
 
 
 def stacked_columns(
-    labels: Sequence[str], series: dict[str, Sequence[int]], title: str, *, width: int = 640, height: int = 200,
+    labels: Sequence[str],
+    series: dict[str, Sequence[int]],
+    title: str,
+    *,
+    width: int = 640,
+    height: int = 200,
     label_every: int = 6,
 ) -> Markup:
     """One column per time slot, stacked by series (complaints per hour by category), with a legend."""
@@ -72,7 +82,7 @@ def stacked_columns(
     body = [f'<text x="2" y="{top + 4}" font-size="10" fill="#555">{peak}</text>',
             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 2}" y2="{top + plot_h}" stroke="#999"/>']  # fmt: skip
     for i, label in enumerate(labels):
-        y = top + plot_h
+        y: float = top + plot_h
         x = left + i * step
         for k, name in enumerate(names):
             value = series[name][i]
@@ -95,9 +105,7 @@ def stacked_columns(
     return _svg(width, height, title, body)
 
 
-def bar_list(
-    bars: Sequence[Bar], title: str, *, width: int = 420, colours: dict[str, str] | None = None
-) -> Markup:
+def bar_list(bars: Sequence[Bar], title: str, *, width: int = 420, colours: dict[str, str] | None = None) -> Markup:
     """Horizontal bars with their label and value (urgency mix, age buckets, top incidents)."""
     row_h, label_w = 20, 150
     height = row_h * max(len(bars), 1) + 4

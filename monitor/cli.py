@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from monitor.errors import UserError
+from monitor.errors import EXIT_USAGE, UserError
 
 COMMAND_MODULES = ("core", "mentions", "incidents", "digest", "models", "replies", "connectors", "status", "web")
 
@@ -44,7 +44,8 @@ Examples:
   complaint-monitor mentions status x:1898662 replied --note "DM sent"
   complaint-monitor --db postgresql://monitor@db/monitor run    the daemon, on PostgreSQL
 
-Exit codes: 0 done, 1 a clear error (one line on stderr), 3 run --once: some channels failed.
+Exit codes: 0 done; 1 part or all of the work failed (run --once or connectors check: a channel failed;
+replies lint: a draft breaks a rule); 2 a usage or config error (one line on stderr, nothing done).
 """
 
 
@@ -55,14 +56,18 @@ Exit codes: 0 done, 1 a clear error (one line on stderr), 3 run --once: some cha
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Config file (default: ./config.yaml if present, else built-in defaults).",
+    help="Config file (default: ./config.yaml if present, else the built-in default that `init` writes).",
 )
 @click.option("--db", "db_url", default=None, help="Database URL; overrides the config and $MONITOR_DB.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no stage messages; only errors in the log.")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbose: int, quiet: bool) -> None:
     """Watch public channels for brand mentions, flag complaints and incidents, draft replies."""
-    level = logging.WARNING - 10 * min(verbose, 2)
+    from monitor import progress
+
+    progress.set_quiet(quiet)
+    level = logging.ERROR if quiet else logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     from monitor.app import App  # here, not at the top: `--help` needs neither the config nor the database
 
@@ -96,6 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except known_errors() as exc:  # evaluated only when an exception gets this far
         click.echo(f"complaint-monitor: error: {exc}", err=True)
-        return 1
+        return getattr(exc, "exit_code", EXIT_USAGE)  # a config, storage or connector error: EXIT_USAGE
     # ctx.exit(n) in a command comes back here as the return value
     return code if isinstance(code, int) else 0

@@ -186,11 +186,12 @@ def _format_validation_error(path: Path, exc: ValidationError) -> str:
 
 
 def load_settings(path: str | os.PathLike[str] | None) -> Settings:
-    """Read and validate a config file. No path and no ./config.yaml: the built-in defaults."""
+    """Read and validate a config file. No path and no ./config.yaml: the built-in default, which is the
+    config `init` writes (the sample stream, from the copy in the package)."""
     if path is None:
         candidate = Path(DEFAULT_CONFIG_NAME)
         if not candidate.exists():
-            return Settings(base_dir=Path.cwd())
+            return builtin_settings(Path.cwd())
         path = candidate
     config_path = Path(path)
     try:
@@ -199,6 +200,20 @@ def load_settings(path: str | os.PathLike[str] | None) -> Settings:
         raise ConfigError(f"config file not found: {config_path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {config_path}: {exc}") from None
+    return parse_settings(text, config_path)
+
+
+def builtin_settings(folder: Path) -> Settings:
+    """The default config as if `init` had written it in `folder`; relative paths are relative to `folder`."""
+    from monitor.defaults import DEFAULT_CONFIG, default_config_text
+
+    settings = parse_settings(default_config_text(folder), DEFAULT_CONFIG)
+    settings.base_dir = folder.resolve()
+    return settings
+
+
+def parse_settings(text: str, config_path: Path) -> Settings:
+    """Validate the text of a config file; `config_path` names it in errors and anchors its relative paths."""
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

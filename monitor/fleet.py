@@ -297,7 +297,7 @@ def fleet_status(
             ).all()
         )
         runs = connection.execute(select(JOB_RUNS).order_by(JOB_RUNS.c.scheduled_for.desc()).limit(jobs)).all()
-    newest = {name: _utc(at) for name, at in newest.items()}
+    newest = {name: when for name, at in newest.items() if (when := _utc(at)) is not None}
     names = list(dict.fromkeys([*configured, *sorted(leases)]))
     configured_set = set(configured)
     connectors: list[ConnectorStatus] = []

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.errors import UserError
 from monitor.models import Status, Urgency
+from monitor.storage.repository import AnySelect
 from monitor.storage.schema import (
     ClassificationRow,
     IncidentMemberRow,
@@ -112,9 +113,7 @@ def parse_filter(params: dict[str, str], now: datetime, categories: list[str]) -
 
 
 def urgency_rank() -> Any:
-    return case(
-        *((ClassificationRow.urgency == u.value, u.rank) for u in Urgency), else_=literal(0)
-    )
+    return case(*((ClassificationRow.urgency == u.value, u.rank) for u in Urgency), else_=literal(0))
 
 
 def _like(q: str) -> str:
@@ -122,7 +121,7 @@ def _like(q: str) -> str:
     return f"%{escaped.lower()}%"
 
 
-def _base(stmt: Select[Any], f: InboxFilter, *, facets: bool) -> Select[Any]:
+def _base(stmt: AnySelect, f: InboxFilter, *, facets: bool) -> AnySelect:
     """The filter's conditions. `facets=False` leaves out the five facet filters (counted per value)."""
     stmt = stmt.join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk).where(
         ClassificationRow.is_complaint.is_(True)
@@ -209,7 +208,12 @@ class InboxPage:
 
 
 def inbox_page(
-    session: Session, f: InboxFilter, now: datetime, *, after: str | None = None, size: int = 50,
+    session: Session,
+    f: InboxFilter,
+    now: datetime,
+    *,
+    after: str | None = None,
+    size: int = 50,
     follow_up: Any = None,
 ) -> InboxPage:
     """One page of the inbox. `follow_up(urgency) -> timedelta` marks the overdue ones."""
@@ -326,7 +330,7 @@ def facet_counts(session: Session, f: InboxFilter) -> FacetCounts:
 
     by: dict[str, list[tuple[str, int]]] = {}
     for index, name in enumerate(FACETS):
-        counter: Counter[str] = Counter()
+        counter: Counter[Any] = Counter()  # keyed by the facet's value
         for combo in combos:
             if matches(combo, name):
                 counter[combo[index]] += combo[-1]

@@ -151,25 +151,39 @@ class Pipeline:
         return self._run(jobs, source)
 
     def process_lines(
-        self, lines: Iterable[str], source: str, default_platform: str = "file", errors: list[LineError] | None = None
+        self,
+        lines: Iterable[str],
+        source: str,
+        default_platform: str = "file",
+        errors: list[LineError] | None = None,
+        stored: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """`process` for a JSONL stream: lines that are not a valid mention go to `errors`, with their number."""
+        """`process` for a JSONL stream: lines that are not a valid mention go to `errors`, with their number.
+        `stored(n)` is called after each batch is stored, with its number of lines (for a progress display)."""
         dialect = self.database.engine.dialect.name
         jobs = (
             Job(source, dialect, lines=chunk, first_line=first, default_platform=default_platform)
             for first, chunk in _line_batches(lines)
         )
-        return self._run(jobs, source, errors)
+        return self._run(jobs, source, errors, stored)
 
-    def _run(self, jobs: Iterator[Job], source: str, errors: list[LineError] | None = None) -> IngestReport:
+    def _run(
+        self,
+        jobs: Iterator[Job],
+        source: str,
+        errors: list[LineError] | None = None,
+        stored: Callable[[int], None] | None = None,
+    ) -> IngestReport:
         report = IngestReport()
         first = list(itertools.islice(jobs, AHEAD_AFTER))
         use_ahead = len(first) == AHEAD_AFTER and self._start_ahead() is not None
 
-        def store(batch: PreparedBatch) -> None:
+        def store(job: Job, batch: PreparedBatch) -> None:
             if errors is not None:
                 errors.extend(batch.errors)
             report.merge(self._process_batch(batch, source))
+            if stored is not None:
+                stored(len(job.lines) if job.lines is not None else len(job.mentions or ()))
 
         pending: collections.deque[tuple[Job, Future[PreparedBatch]]] = collections.deque()
 
@@ -178,7 +192,8 @@ class Pipeline:
             while len(pending) > keep:
                 if self.stop.is_set():
                     return False
-                store(self._ready(*pending.popleft()))
+                job, future = pending.popleft()
+                store(job, self._ready(job, future))
             return True
 
         for job in itertools.chain(first, jobs):
@@ -189,7 +204,7 @@ class Pipeline:
                 if not drain(0) or self.stop.is_set():
                     report.stopped = True
                     return report
-                store(self.preparer.run(job))
+                store(job, self.preparer.run(job))
                 continue
             pending.append((job, ahead.submit(job)))
             if not drain(AHEAD_DEPTH):
@@ -425,7 +440,8 @@ class Pipeline:
         """Draft again the stored complaints whose incident (or urgency) changed, where the inputs really moved."""
         if not memberships:
             return
-        fresh, stale = [], []
+        fresh: list[dict[str, object]] = []
+        stale: list[dict[str, object]] = []
         for chunk in _chunks(sorted(memberships)):
             pairs = session.execute(
                 select(MentionRow, ClassificationRow, ReplyDraftRow.inputs, ReplyDraftRow.edited_by)

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from monitor.config import DigestSettings
@@ -136,7 +136,7 @@ def trend(count: int, mean: float | None) -> str:
     return f"+{change}%" if change > 0 else f"{MINUS}{-change}%"
 
 
-def _period_of(created_at: ColumnElement[datetime], bounds: list[datetime]) -> ColumnElement[int]:
+def _period_of(created_at: SQLColumnExpression[datetime], bounds: list[datetime]) -> ColumnElement[int]:
     """SQL: 0 for the last 7 days, 1 for the 7 days before, …; bounds[k] is where period k starts."""
     return case(*[(created_at > bound, k) for k, bound in enumerate(bounds)], else_=None)
 

@@ -120,7 +120,11 @@ def check_label(change: LabelChange, settings: Settings) -> None:
 
 
 def apply_label(
-    session: Session, pipeline: Pipeline, settings: Settings, row: MentionRow, change: LabelChange,
+    session: Session,
+    pipeline: Pipeline,
+    settings: Settings,
+    row: MentionRow,
+    change: LabelChange,
     user: str | None = None,
 ) -> LabelRow:
     """Store a person's correction (it wins over the model and feeds `train`), then bring the verdict,

@@ -144,15 +144,15 @@ def poll_once(
             entry.name, "timed out", f"no answer within {entry.timeout.total_seconds():g}s; will retry next poll"
         )
     if fetch.error is not None:
-        exc = fetch.error
-        if isinstance(exc, ConnectorAuthError):
-            return PollResult(entry.name, "auth failed", str(exc))
-        if isinstance(exc, ConnectorConfigError):
-            return PollResult(entry.name, "config error", str(exc))
-        if isinstance(exc, ConnectorError):
-            return PollResult(entry.name, "unreachable", str(exc))
-        log.error("connector %s failed", entry.name, exc_info=exc)
-        return PollResult(entry.name, "failed", f"{type(exc).__name__}: {exc}")
+        error = fetch.error
+        if isinstance(error, ConnectorAuthError):
+            return PollResult(entry.name, "auth failed", str(error))
+        if isinstance(error, ConnectorConfigError):
+            return PollResult(entry.name, "config error", str(error))
+        if isinstance(error, ConnectorError):
+            return PollResult(entry.name, "unreachable", str(error))
+        log.error("connector %s failed", entry.name, exc_info=error)
+        return PollResult(entry.name, "failed", f"{type(error).__name__}: {error}")
     assert fetch.batch is not None
     batch = fetch.batch
     for item in batch.skipped:

@@ -102,7 +102,12 @@ def store_quiet_history(database, before, hours: int = 12, category: str = "othe
             session.flush()
             session.add(
                 ClassificationRow(
-                    mention_pk=row.pk, lang="en", is_complaint=True, complaint_score=0.9,
-                    base_urgency="low", urgency="low", category=category,
+                    mention_pk=row.pk,
+                    lang="en",
+                    is_complaint=True,
+                    complaint_score=0.9,
+                    base_urgency="low",
+                    urgency="low",
+                    category=category,
                 )
             )

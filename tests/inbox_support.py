@@ -22,9 +22,9 @@ SAMPLE = ROOT / "examples" / "sample_mentions.jsonl"
 PASSWORD = "correct horse battery"
 HOSTILE_TEXT = (
     "saldo kepotong 500rb, refund gak masuk2 <script>alert('xss-text')</script> "
-    '"><img src=x onerror=alert(\'xss-img\')> tolong @PayKitaCare'
+    "\"><img src=x onerror=alert('xss-img')> tolong @PayKitaCare"
 )
-HOSTILE_AUTHOR = '"><svg onload=alert(\'xss-author\')>'
+HOSTILE_AUTHOR = "\"><svg onload=alert('xss-author')>"
 HOSTILE_URL = "javascript:alert('xss-url')"
 
 

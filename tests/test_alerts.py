@@ -1,9 +1,10 @@
-"""Incident alerts reach a webhook (JSON body) and an SMTP mailbox, once per threshold; failures never stop the pipeline."""
+"""Incident alerts reach a webhook (JSON body) and an SMTP mailbox, once per threshold; failures never stop
+the pipeline."""
 
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -17,7 +18,7 @@ from monitor.storage import open_database
 from monitor.storage.schema import ClassificationRow, IncidentRow, MentionRow
 from tests.conftest import store_quiet_history
 
-T0 = datetime(2026, 3, 10, 7, 40, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 10, 7, 40, tzinfo=UTC)
 OTP = ["OTP gak masuk min", "not receiving the OTP code", "kode OTP ga dateng", "OTP still not arriving"]
 
 
@@ -69,8 +70,13 @@ def _assign(db, assigner, start: int, count: int, author_prefix: str = "user", f
             session.flush()
             session.add(
                 ClassificationRow(
-                    mention_pk=row.pk, lang="id", is_complaint=True, complaint_score=0.9,
-                    base_urgency="medium", urgency="medium", category="access_login",
+                    mention_pk=row.pk,
+                    lang="id",
+                    is_complaint=True,
+                    complaint_score=0.9,
+                    base_urgency="medium",
+                    urgency="medium",
+                    category="access_login",
                 )
             )
             session.flush()

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from classifiers import ClassifierSettings, ModelError, load_classifier
-from classifiers.features import FeatureSpec
+from classifiers.features import FeatureSpec, Featurizer
 from classifiers.keywords import PhraseMatcher
-from classifiers.features import Featurizer
 from classifiers.model import SHIPPED_MODEL_DIR, load_model, save_model
 from classifiers.training import LabelledText, TrainingSet, own_examples, train_bundle
 from monitor.models import Mention, Metrics, Urgency
 
-NOW = datetime(2026, 3, 10, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
 
 def mention(text: str, followers: int = 0, lang: str | None = None, ident: str = "1") -> Mention:
     return Mention(
-        id=ident, platform="x", author="someone", text=text, created_at=NOW, lang=lang,
+        id=ident,
+        platform="x",
+        author="someone",
+        text=text,
+        created_at=NOW,
+        lang=lang,
         metrics=Metrics(followers=followers),
     )
 
@@ -38,6 +42,7 @@ def classify_one(clf, text: str, **kwargs):
 
 
 # -- the shipped model on clear cases -------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text",
@@ -118,8 +123,16 @@ def test_language_uses_the_source_tag_else_detects_slang(shipped) -> None:
 
 def test_every_verdict_is_consistent(shipped) -> None:
     texts = [
-        "", "🙃", "a" * 5000, "refund", "ok", "http://example.com @brand #tag",
-        "\u202egnol ot elba ton\u202c", "\u200b" * 300, "e\u0301" * 2000 + " saldo kepotong", "<b>rusak</b>" * 500,
+        "",
+        "🙃",
+        "a" * 5000,
+        "refund",
+        "ok",
+        "http://example.com @brand #tag",
+        "\u202egnol ot elba ton\u202c",
+        "\u200b" * 300,
+        "e\u0301" * 2000 + " saldo kepotong",
+        "<b>rusak</b>" * 500,
     ]
     verdicts = shipped.classify([mention(t, ident=str(i)) for i, t in enumerate(texts)])
     assert len(verdicts) == len(texts)
@@ -152,6 +165,7 @@ def test_empty_config_section_is_valid_and_unknown_keys_are_not() -> None:
 
 # -- keywords -------------------------------------------------------------------------------------
 
+
 def test_phrases_with_wildcards_numbers_and_slang() -> None:
     matcher = PhraseMatcher(
         {"money": ["refund*", "double charge"], "again": ["udah #x", "for the * time"], "login": ["gak bisa login"]},
@@ -176,6 +190,7 @@ def _slang_pair() -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- the featurizer's fast paths agree with what they stand for -----------------------------------
+
 
 @pytest.mark.parametrize(
     "spec", [FeatureSpec(), FeatureSpec(char_within_words=True), FeatureSpec(bits=12, char_min=1, char_max=6)]
@@ -229,6 +244,7 @@ def test_prepare_batch_replaces_like_one_alternation() -> None:
 
 # -- training a tiny model and the model files ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = TrainingSet()
@@ -239,7 +255,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         LabelledText("pesanan saya telat lagi, kecewa banget", True, lang="id"),
         LabelledText("makasih bantuannya kemarin!", False, lang="id"),
     ]
-    data.add("tiny", [e.text for e in examples], [int(e.is_complaint) for e in examples], 1.0, [e.lang for e in examples])
+    texts, langs = [e.text for e in examples], [e.lang for e in examples]
+    data.add("tiny", texts, [int(e.is_complaint) for e in examples], 1.0, langs)
     bundle = train_bundle(data, spec=FeatureSpec(bits=16), version="tiny-1")
     out = tmp_path_factory.mktemp("model")
     save_model(bundle, out)
@@ -251,7 +268,7 @@ def test_a_trained_model_round_trips_and_learns_its_examples(tiny_model_dir: Pat
     assert clf.version == "tiny-1"
     texts = [e.text for e in own_examples()]
     verdicts = clf.classify([mention(t, ident=str(i)) for i, t in enumerate(texts)])
-    agree = sum(v.is_complaint == e.is_complaint for v, e in zip(verdicts, own_examples()))
+    agree = sum(v.is_complaint == e.is_complaint for v, e in zip(verdicts, own_examples(), strict=True))
     assert agree / len(texts) >= 0.9
     sarcasm = clf.classify([mention("Great, maintenance again on payday 🙃")])[0]
     assert sarcasm.is_complaint
@@ -324,13 +341,26 @@ def test_an_unknown_urgency_level_in_a_category_floor_is_a_config_error():
 
 # -- learned categories and urgency ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "category", "urgency"),
     [
-        ("typed my PIN right three times and it still says wrong, now it won't let me in at all", "access_login", "high"),
+        (
+            "typed my PIN right three times and it still says wrong, now it won't let me in at all",
+            "access_login",
+            "high",
+        ),
         ("PIN udah bener tapi ditolak terus, sekarang malah keblokir", "access_login", "high"),
-        ("someone in another city spent my balance at 3am, I never gave my code to anyone", "security_fraud", "critical"),
-        ("ada yang belanja pake akun gue jam 3 pagi, gue gak pernah kasih kode ke siapa2", "security_fraud", "critical"),
+        (
+            "someone in another city spent my balance at 3am, I never gave my code to anyone",
+            "security_fraud",
+            "critical",
+        ),
+        (
+            "ada yang belanja pake akun gue jam 3 pagi, gue gak pernah kasih kode ke siapa2",
+            "security_fraud",
+            "critical",
+        ),
         ("my identity check has been 'under review' for 10 days and I can't use my funds", "account", None),
         ("sent money to my sister, app said success, she never got it", "payment_billing", None),
     ],

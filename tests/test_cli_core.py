@@ -248,7 +248,7 @@ def test_user_mistakes_are_one_clear_line(cli, tmp_path: Path, args: tuple[str, 
     if "--db" not in args:
         args = ("--db", f"sqlite:///{tmp_path / 'm.db'}", *args)
     result = cli(*args)
-    assert result.code != 0
+    assert result.code == 2  # a usage or config error
     assert expected in result.err
     assert "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
@@ -268,7 +268,7 @@ def test_malformed_config_is_one_clear_line(cli, tmp_path: Path, content: str, e
     config = tmp_path / "bad.yaml"
     config.write_text(content)
     result = cli("--config", str(config), "digest")
-    assert result.code != 0
+    assert result.code == 2
     assert expected in result.err
     assert "Traceback" not in result.err
 
@@ -282,6 +282,26 @@ def test_init_writes_a_config_that_runs(cli, tmp_path: Path) -> None:
     run = cli("run", "--once")
     assert run.code == 0, run.err
     assert run.out.startswith("sample: ") and " new, 0 duplicates" in run.out
+
+
+def test_first_command_works_from_an_empty_folder(cli, tmp_path: Path) -> None:
+    """No config file: the built-in default is the config `init` writes, with the sample shipped in the package."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ complaint-monitor run --once\n", 1)[1].splitlines()[0]
+    run = cli("run", "--once")
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[0] == shown
+    assert (tmp_path / "complaint-monitor.db").exists()
+    assert cli("digest", "--format", "text").out.startswith("PayKita — complaint digest")
+
+
+def test_init_outside_a_clone_points_at_the_shipped_sample(cli, tmp_path: Path) -> None:
+    from monitor.defaults import SAMPLE_STREAM
+
+    assert cli("init").code == 0
+    config = (tmp_path / "config.yaml").read_text(encoding="utf-8")
+    assert f"path: {SAMPLE_STREAM}\n" in config and SAMPLE_STREAM.is_file()
+    assert "examples/" not in config.split("connectors:", 1)[1].split("\n\n", 1)[0]
 
 
 def test_shipped_config_is_the_init_default() -> None:
@@ -317,7 +337,7 @@ def test_a_label_corrects_what_the_team_sees(cli, tmp_path: Path) -> None:
 
 
 def test_run_once_tells_scripts_when_some_channels_failed(cli, tmp_path: Path) -> None:
-    """All fine: 0. Some channels failed: 3, with what the others fetched stored. All failed: 1."""
+    """All fine: 0. Some or all channels failed: 1, with what the others fetched stored. A config error: 2."""
     sample = ROOT / "examples" / "sample_mentions.jsonl"
     good = f"  - name: good\n    type: file\n    path: {sample}\n"
     bad = f"  - name: gone\n    type: file\n    path: {tmp_path / 'missing.jsonl'}\n"
@@ -332,7 +352,9 @@ def test_run_once_tells_scripts_when_some_channels_failed(cli, tmp_path: Path) -
         assert "Traceback" not in result.err
         if name == "some":
             assert "1 of 2 connector(s) failed" in result.err and result.out.startswith("good: ")
-    assert codes == {"ok": 0, "some": 3, "all": 1}
+    assert codes == {"ok": 0, "some": 1, "all": 1}
+    assert cli("--config", str(tmp_path / "none.yaml"), "--db", db, "run", "--once").code == 2
+    assert cli("--db", db, "run", "--once", "--bogus").code == 2
 
 
 def test_version_is_the_package_version() -> None:
@@ -375,4 +397,5 @@ def test_readme_command_list_matches_help(cli) -> None:
 def test_help_shows_examples_and_exit_codes(cli) -> None:
     out = cli("--help").out
     assert "Examples:" in out and "complaint-monitor run --once" in out
-    assert "Exit codes: 0 done, 1 a clear error" in " ".join(out.split())
+    assert "Exit codes: 0 done; 1 part or all of the work failed" in " ".join(out.split())
+    assert "2 a usage or config error" in " ".join(out.split())

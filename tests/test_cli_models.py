@@ -10,10 +10,23 @@ import pytest
 from tests.conftest import DATA
 
 MENTIONS = [
-    {"id": "1", "platform": "x", "author": "a", "text": "I was charged twice and still no refund!",
-     "created_at": "2026-03-10T08:00:00Z", "campaign": "spring", "metrics": {"followers": 12}},
-    {"id": "2", "platform": "x", "author": "b", "text": "makasih min, udah beres 🙏",
-     "created_at": "2026-03-10T08:01:00Z", "lang": "id"},
+    {
+        "id": "1",
+        "platform": "x",
+        "author": "a",
+        "text": "I was charged twice and still no refund!",
+        "created_at": "2026-03-10T08:00:00Z",
+        "campaign": "spring",
+        "metrics": {"followers": 12},
+    },
+    {
+        "id": "2",
+        "platform": "x",
+        "author": "b",
+        "text": "makasih min, udah beres 🙏",
+        "created_at": "2026-03-10T08:01:00Z",
+        "lang": "id",
+    },
 ]
 
 
@@ -53,7 +66,7 @@ def test_classify_reads_stdin(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_classify_with_a_missing_model_is_one_clear_error(cli, tmp_path: Path) -> None:
     source = _write_jsonl(tmp_path / "in.jsonl", MENTIONS)
     result = cli("classify", "--model", str(tmp_path / "no-model"), "--input", str(source))
-    assert result.code == 1
+    assert result.code == 2
     assert "model directory not found" in result.err and len(result.err.strip().splitlines()) == 1
 
 
@@ -71,9 +84,9 @@ def test_label_stores_a_correction_and_train_uses_it(cli, tmp_path: Path) -> Non
     assert cli("--db", db, "label", "x:9003", "--category", "access_login").code == 0
 
     unknown = cli("--db", db, "label", "x:nope", "--complaint")
-    assert unknown.code == 1 and "no stored mention" in unknown.err
+    assert unknown.code == 2 and "no stored mention" in unknown.err
     bad_category = cli("--db", db, "label", "x:9002", "--category", "weather")
-    assert bad_category.code == 1 and "unknown category" in bad_category.err
+    assert bad_category.code == 2 and "unknown category" in bad_category.err
 
     own = tmp_path / "mine.csv"
     own.write_text(
@@ -101,24 +114,25 @@ def test_train_rejects_a_file_without_the_label_column(cli, tmp_path: Path) -> N
     own = tmp_path / "mine.csv"
     own.write_text("text,label\nhello,1\n", encoding="utf-8")
     result = cli("train", "--data", str(own), "--only-data", "--out", str(tmp_path / "m"))
-    assert result.code == 1 and "is_complaint" in result.err
+    assert result.code == 2 and "is_complaint" in result.err
 
 
 def test_evaluate_without_the_shared_data_says_where_it_looked(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("COMPLAINT_MONITOR_DATA", str(tmp_path / "no-data"))
     result = cli("evaluate", "--quick")
-    assert result.code == 1
+    assert result.code == 2
     assert "dataset file not found" in result.err and "COMPLAINT_MONITOR_DATA" in result.err
 
 
 @pytest.mark.slow
 def test_evaluate_quick_prints_the_table(cli) -> None:
     result = cli("evaluate", "--quick")
-    if result.code == 1 and "dataset file not found" in result.err:
+    if result.code == 2 and "dataset file not found" in result.err:
         pytest.skip("shared datasets not present")
     assert result.code == 0, result.err
     assert "| complaints_acl2019" in result.out and "mentions/s" in result.out
-    table = {line.split("|")[1].strip(): line.split("|")[3:5] for line in result.out.splitlines() if line.startswith("| ")}
+    rows = [line.split("|") for line in result.out.splitlines() if line.startswith("| ")]
+    table = {cells[1].strip(): cells[3:5] for cells in rows}
     # the learned categories beat the keyword rules on the held-out aspect reviews, printed beside them
     baseline, ours = (float(cell) for cell in table["category: indonlu_aspects (307)"])
     assert ours > baseline
@@ -129,7 +143,7 @@ def test_train_checks_urgency_and_names_categories_the_config_lacks(cli, tmp_pat
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "late again", "is_complaint": 1, "urgency": "urgent"}\n', encoding="utf-8")
     result = cli("train", "--data", str(bad), "--only-data", "--out", str(tmp_path / "m1"))
-    assert result.code == 1 and "line 1: urgency 'urgent' is not one of none, low, medium, high, critical" in result.err
+    assert result.code == 2 and "line 1: urgency 'urgent' is not one of none, low, medium, high, critical" in result.err
 
     own = tmp_path / "own.jsonl"
     rows = [

@@ -95,9 +95,9 @@ def test_draft_errors_are_one_clear_line(cli, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'm.db'}"
     _store(db)
     unknown = cli("--db", db, "replies", "draft", "x:999")
-    assert unknown.code == 1 and "no stored mention" in unknown.err and len(unknown.err.strip().splitlines()) == 1
+    assert unknown.code == 2 and "no stored mention" in unknown.err and len(unknown.err.strip().splitlines()) == 1
     ambiguous = cli("--db", db, "replies", "draft", "300")
-    assert ambiguous.code == 1 and "reddit:300" in ambiguous.err and "bluesky:300" in ambiguous.err
+    assert ambiguous.code == 2 and "reddit:300" in ambiguous.err and "bluesky:300" in ambiguous.err
 
 
 def test_lint_passes_on_the_bundled_templates(cli) -> None:
@@ -128,7 +128,7 @@ def test_lint_reports_a_broken_template_at_load_time(cli, tmp_path: Path) -> Non
     )
     (tmp_path / "config.yaml").write_text("replies:\n  templates_dir: my-templates\n", encoding="utf-8")
     result = cli("replies", "lint")
-    assert result.code == 1
+    assert result.code == 2
     assert "acknowledge.j2" in result.err and "nama_pelanggan" in result.err
 
 
@@ -141,9 +141,9 @@ def test_draft_refuses_a_mention_a_person_marked_as_not_a_complaint(cli, tmp_pat
         session.add(LabelRow(mention_pk=row.pk, is_complaint=False))
     database.dispose()
     result = cli("--db", db, "replies", "draft", "x:200")
-    assert result.code == 1 and "not flagged as a complaint" in result.err
+    assert result.code == 2 and "not flagged as a complaint" in result.err
 
 
 def test_lint_rejects_an_unknown_language(cli) -> None:
     result = cli("replies", "lint", "--lang", "fr")
-    assert result.code == 1 and "unknown language fr" in result.err
+    assert result.code == 2 and "unknown language fr" in result.err

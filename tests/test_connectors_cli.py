@@ -115,7 +115,7 @@ def test_check_one_named_connector_passes(
 
 def test_check_unknown_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path, "- {name: news, type: rss, feeds: [x.xml]}\n")
-    assert main(["--config", str(config), "connectors", "check", "nope"]) == 1
+    assert main(["--config", str(config), "connectors", "check", "nope"]) == 2  # a usage error
     assert "no connector named nope" in capsys.readouterr().err
 
 

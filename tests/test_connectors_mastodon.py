@@ -60,7 +60,8 @@ def test_first_poll_walks_the_hashtag_timeline(httpserver: HTTPServer) -> None:
 
     budi = batch.mentions[0]
     assert budi.platform == "mastodon"
-    assert budi.author == "budi@localhost"
+    # a local account: the domain is the instance's own (from the account's url), not the host that answered
+    assert budi.author == "budi@mastodon.example"
     assert budi.text == "Saldo #PayKita kepotong 2x & belum balik 😭\nTolong dicek min"
     assert budi.created_at == datetime(2026, 11, 23, 9, 15, 2, tzinfo=UTC)
     assert budi.url == "https://mastodon.example/@budi/113500000000000105"

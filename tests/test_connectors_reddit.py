@@ -236,6 +236,46 @@ def test_server_error_then_recovery(httpserver: HTTPServer) -> None:
     assert time.monotonic() - started < 2  # prawcore's own retry sleeps are off
 
 
+@pytest.mark.parametrize("status", [502, 503, 401])
+def test_prawcore_never_retries_on_its_own(httpserver: HTTPServer, status: int) -> None:
+    """prawcore would retry these up to twice, sleeping up to 4 s; with retries: 0 there is one request."""
+    serve_token(httpserver)
+    httpserver.expect_request("/r/all/search/").respond_with_data("<html>upstream</html>", status=status)
+    connector = make(httpserver, retries=0)
+    started = time.monotonic()
+    with pytest.raises((ConnectorUnavailable, ConnectorAuthError)):
+        connector.fetch(None)
+    assert [r.path for r, _ in httpserver.log].count("/r/all/search/") == 1
+    assert time.monotonic() - started < 1 and connector.sleep.delays == []
+
+
+def test_crossposts_are_never_new_mentions_whatever_the_order(httpserver: HTTPServer) -> None:
+    """Newest first, a crosspost comes before the post it repeats; one of a post not listed is a repost too."""
+    listing = fixture_json("reddit_search_page1.json")
+    parent = next(c for c in listing["data"]["children"] if c["data"]["name"] == "t3_1h2abcd")
+    newer = json.loads(json.dumps(parent))
+    newer["data"].update(
+        id="1h2abcf",
+        name="t3_1h2abcf",
+        author="andi_rt",
+        subreddit="finansial",
+        created_utc=parent["data"]["created_utc"] + 600,
+        crosspost_parent="t3_1h2abcd",
+        crosspost_parent_list=[parent["data"]],
+        permalink="/r/finansial/comments/1h2abcf/x/",
+    )
+    orphan = json.loads(json.dumps(newer))
+    orphan["data"].update(id="1h2abcg", name="t3_1h2abcg", crosspost_parent="t3_0elsewhere", crosspost_parent_list=[])
+    orphan["data"]["created_utc"] -= 1200
+    listing["data"].update(children=[newer, parent, orphan], after=None)
+    serve_token(httpserver)
+    httpserver.expect_request("/r/all/search/").respond_with_handler(lambda r: json_response(listing))
+
+    batch = make(httpserver).fetch(None)
+
+    assert [m.id for m in batch.mentions] == ["t3_1h2abcd"]
+
+
 def test_timeout_is_unavailable(httpserver: HTTPServer) -> None:
     serve_token(httpserver)
 

@@ -314,11 +314,11 @@ def test_overview_and_still_waiting(agent: httpx.Client) -> None:
 def test_users_cli_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = f"sqlite:///{tmp_path / 'u.db'}"
     assert cli("--db", db, "users", "add", "x", "--role", "admin", "--password-stdin", stdin=PASSWORD) != 0
-    assert cli("--db", db, "users", "add", "x", "--role", "agent", "--password-stdin", stdin="short\n") == 1
+    assert cli("--db", db, "users", "add", "x", "--role", "agent", "--password-stdin", stdin="short\n") == 2
     assert "at least 10 characters" in capsys.readouterr().err
-    assert cli("--db", db, "users", "add", "<b>", "--role", "agent", "--password-stdin", stdin=PASSWORD) == 1
+    assert cli("--db", db, "users", "add", "<b>", "--role", "agent", "--password-stdin", stdin=PASSWORD) == 2
     assert cli("--db", db, "users", "add", "sari", "--role", "viewer", "--password-stdin", stdin=PASSWORD) == 0
-    assert cli("--db", db, "users", "add", "sari", "--role", "agent", "--password-stdin", stdin=PASSWORD) == 1
+    assert cli("--db", db, "users", "add", "sari", "--role", "agent", "--password-stdin", stdin=PASSWORD) == 2
     capsys.readouterr()
     assert cli("--db", db, "users", "list") == 0
     assert capsys.readouterr().out == "sari\tviewer\n"
@@ -345,8 +345,11 @@ def test_usable_while_the_pipeline_writes(site: Site, agent: httpx.Client, tmp_p
         html = agent.get("/?status=todo").text
         statuses.append(agent.get("/overview").status_code)
         first = rows(html)[-1]
-        changed = agent.post(f"/m/{first['pk']}/status", headers={"accept": "application/json"},
-                             data={"status": "acknowledged", "version": first["version"], "csrf": csrf_of(html)})
+        changed = agent.post(
+            f"/m/{first['pk']}/status",
+            headers={"accept": "application/json"},
+            data={"status": "acknowledged", "version": first["version"], "csrf": csrf_of(html)},
+        )
         statuses.append(changed.status_code)
     importer.join()
     assert codes == [0]
@@ -398,7 +401,7 @@ def test_incident_commands_share_the_pages_actions(tmp_path: Path, capsys: pytes
     assert merged["status"] == "active"
     assert first["mention_ids"][0] not in merged["mention_ids"]
     assert set(second["mention_ids"]) <= set(merged["mention_ids"])
-    assert cli("--db", db, "incidents", "merge", first["id"], second["id"]) == 1
+    assert cli("--db", db, "incidents", "merge", first["id"], second["id"]) == 2
     assert "already merged" in capsys.readouterr().err
 
 

@@ -36,17 +36,24 @@ def test_inbox_on_postgres(pg_site: Site) -> None:
 
     first = rows(html)[0]
     token = csrf_of(html)
-    response = ana.post(f"/m/{first['pk']}/status", data={"status": "acknowledged", "version": first["version"],
-                                                          "csrf": token}, headers={"accept": "application/json"})
+    response = ana.post(
+        f"/m/{first['pk']}/status",
+        data={"status": "acknowledged", "version": first["version"], "csrf": token},
+        headers={"accept": "application/json"},
+    )
     assert response.status_code == 200
-    stale = ana.post(f"/m/{first['pk']}/status", data={"status": "dismissed", "version": first["version"],
-                                                       "csrf": token}, headers={"accept": "application/json"})
+    stale = ana.post(
+        f"/m/{first['pk']}/status",
+        data={"status": "dismissed", "version": first["version"], "csrf": token},
+        headers={"accept": "application/json"},
+    )
     assert stale.status_code == 409
     assert _status_by_pk(pg_site, int(first["pk"])) == ("acknowledged", "ana")
     page = ana.get(f"/m/{first['pk']}").text
     version = BeautifulSoup(page, "html.parser").select_one('#draft-form input[name="version"]')["value"]
-    saved = ana.post(f"/m/{first['pk']}/draft", data={"text": "Mohon maaf, kami bantu lewat DM?", "version": version,
-                                                      "csrf": token})
+    saved = ana.post(
+        f"/m/{first['pk']}/draft", data={"text": "Mohon maaf, kami bantu lewat DM?", "version": version, "csrf": token}
+    )
     assert saved.status_code == 303
     assert "<svg" in ana.get("/overview").text
     incidents = ana.get("/incidents/export.json").json()

@@ -52,10 +52,24 @@ def empty_db(tmp_path):
     database.dispose()
 
 
-def make(i: int, author: str, text: str, minutes: float, category: str = "access_login", lang: str = "en",
-         urgency: str = "medium") -> dict:
-    return dict(id=f"m{i}", author=author, text=text, at=T0 + timedelta(minutes=minutes), category=category,
-                lang=lang, urgency=urgency)
+def make(
+    i: int,
+    author: str,
+    text: str,
+    minutes: float,
+    category: str = "access_login",
+    lang: str = "en",
+    urgency: str = "medium",
+) -> dict:
+    return dict(
+        id=f"m{i}",
+        author=author,
+        text=text,
+        at=T0 + timedelta(minutes=minutes),
+        category=category,
+        lang=lang,
+        urgency=urgency,
+    )
 
 
 def store(session, rows: Sequence[dict]) -> list[StoredComplaint]:
@@ -66,8 +80,13 @@ def store(session, rows: Sequence[dict]) -> list[StoredComplaint]:
         session.flush()
         session.add(
             ClassificationRow(
-                mention_pk=mention.pk, lang=r["lang"], is_complaint=True, complaint_score=0.9,
-                base_urgency=r["urgency"], urgency=r["urgency"], category=r["category"],
+                mention_pk=mention.pk,
+                lang=r["lang"],
+                is_complaint=True,
+                complaint_score=0.9,
+                base_urgency=r["urgency"],
+                urgency=r["urgency"],
+                category=r["category"],
             )
         )
         session.flush()
@@ -81,8 +100,9 @@ def store(session, rows: Sequence[dict]) -> list[StoredComplaint]:
     return out
 
 
-def feed(db, batches: Sequence[Sequence[dict]], settings: IncidentSettings | None = None,
-         alerts: AlertSettings | None = None):
+def feed(
+    db, batches: Sequence[Sequence[dict]], settings: IncidentSettings | None = None, alerts: AlertSettings | None = None
+):
     assigner = build_assigner(settings or IncidentSettings(), alerts or AlertSettings())
     outcomes = []
     for batch in batches:
@@ -213,8 +233,10 @@ def test_a_category_running_far_above_its_usual_rate_helps_differently_worded_re
 
 def test_a_steady_trickle_of_unrelated_complaints_in_one_category_is_not_an_incident(db):
     # one payment complaint every 50 minutes for a day: the usual background, never hot, no shared problem
-    rows = [make(i, f"payer{i}", PAYMENT_TEXTS[i % len(PAYMENT_TEXTS)] + f" ({i})", i * 50, category="payment_billing")
-            for i in range(28)]
+    rows = [
+        make(i, f"payer{i}", PAYMENT_TEXTS[i % len(PAYMENT_TEXTS)] + f" ({i})", i * 50, category="payment_billing")
+        for i in range(28)
+    ]
     feed(db, [rows[i : i + 5] for i in range(0, len(rows), 5)])
 
     assert incidents(db) == []
@@ -298,13 +320,20 @@ def test_a_category_far_above_its_usual_hourly_rate_is_a_burst(db):
     settings = IncidentSettings(burst=BurstSettings(min_count=5, min_history_days=3))
     history = []
     for day in range(5):
-        history.append(make(100 + day, f"h{day}", f"pembayaran gagal kode {day}", day * 24 * 60, category="payment_billing"))
+        text = f"pembayaran gagal kode {day}"
+        history.append(make(100 + day, f"h{day}", text, day * 24 * 60, category="payment_billing"))
     varied = [
-        "kartu kredit ditolak", "invoice amount wrong", "double charged for my order", "tagihan salah",
-        "payment page spinning forever", "cashback belum cair", "bill shows extra fee",
+        "kartu kredit ditolak",
+        "invoice amount wrong",
+        "double charged for my order",
+        "tagihan salah",
+        "payment page spinning forever",
+        "cashback belum cair",
+        "bill shows extra fee",
     ]
-    spike = [make(200 + i, f"s{i}", text, 5 * 24 * 60 + i * 2, category="payment_billing")
-             for i, text in enumerate(varied)]
+    spike = [
+        make(200 + i, f"s{i}", text, 5 * 24 * 60 + i * 2, category="payment_billing") for i, text in enumerate(varied)
+    ]
     feed(db, [history, spike], settings)
 
     bursts = [r for r in incidents(db) if r["kind"] == "burst"]
@@ -343,16 +372,28 @@ def steady(start_id: int, days: int, per_hour: int, start_minutes: float = -5 * 
     rows = []
     for n in range(days * 24 * per_hour):
         minutes = start_minutes + n * 60 / per_hour + (n * 7919) % 11  # not quite evenly spaced
-        rows.append(make(start_id + n, f"refunder{(n * 31) % 997}", ORDINARY[n % len(ORDINARY)], minutes,
-                         category="payment_billing"))
+        rows.append(
+            make(
+                start_id + n,
+                f"refunder{(n * 31) % 997}",
+                ORDINARY[n % len(ORDINARY)],
+                minutes,
+                category="payment_billing",
+            )
+        )
     return rows
 
 
 def wave(start_id: int, at_minutes: float, count: int, every: float, prefix: str) -> list[dict]:
     """A sharp rise of one problem, reported in English and Indonesian by different people."""
     return [
-        make(start_id + i, f"{prefix}{i}", OTP_TEXTS[i % len(OTP_TEXTS)], at_minutes + i * every,
-             lang="id" if i % 2 == 0 else "en")
+        make(
+            start_id + i,
+            f"{prefix}{i}",
+            OTP_TEXTS[i % len(OTP_TEXTS)],
+            at_minutes + i * every,
+            lang="id" if i % 2 == 0 else "en",
+        )
         for i in range(count)
     ]
 
@@ -423,8 +464,10 @@ def test_after_a_rise_of_an_everyday_problem_its_everyday_reports_stay_out_of_th
     # incident, but the everyday reports after the rise are the usual level again, not more of the incident
     background = steady(0, days=7, per_hour=6)
     rise_start = 30
-    rise = [make(50_000 + i, f"surge{i}", ORDINARY[i % len(ORDINARY)], rise_start + i * 2, category="payment_billing")
-            for i in range(30)]
+    rise = [
+        make(50_000 + i, f"surge{i}", ORDINARY[i % len(ORDINARY)], rise_start + i * 2, category="payment_billing")
+        for i in range(30)
+    ]
     feed(empty_db, _batches(background + rise))
 
     found = [i for i in incidents(empty_db) if i["kind"] == "text"]

@@ -141,8 +141,9 @@ def test_evaluate_labels_and_prior_on_a_stored_stream(cli, tmp_path: Path) -> No
     root = Path(__file__).resolve().parents[1]
     db = f"sqlite:///{tmp_path / 'm.db'}"
     assert cli("--db", db, "import", str(root / "examples" / "sample_mentions.jsonl")).code == 0
-    labelled = cli("--db", db, "label", "x:2030801178198998051", "--complaint", "--urgency", "medium",
-                   "--category", "delivery")
+    labelled = cli(
+        "--db", db, "label", "x:2030801178198998051", "--complaint", "--urgency", "medium", "--category", "delivery"
+    )
     assert labelled.code == 0, labelled.err
     assert cli("--db", db, "label", "x:2030795947898040610", "--not-complaint").code == 0
     result = cli("--db", db, "evaluate", "--labels", "--prior")
@@ -287,9 +288,9 @@ def test_models_list_and_rollback_commands(cli, tmp_path: Path) -> None:
     assert f"model {first} is the current model" in back.out
     assert load_model(model_dir).version == first
     none = cli("models", "rollback", "--dir", str(tmp_path / "empty"))
-    assert none.code == 1 and "no earlier model" in none.err
+    assert none.code == 2 and "no earlier model" in none.err
     unset = cli("models", "list")
-    assert unset.code == 1 and "classifier.model_dir is not set" in unset.err
+    assert unset.code == 2 and "classifier.model_dir is not set" in unset.err
 
 
 def test_save_then_corrupt_manifest_is_a_clear_error(tmp_path: Path) -> None:

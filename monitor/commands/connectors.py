@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.errors import UserError
+from monitor.errors import UserError, WorkFailed
 
 if TYPE_CHECKING:
     from monitor.app import App
@@ -102,7 +102,7 @@ def check_command(app: App, names: tuple[str, ...]) -> None:
         click.echo(outcome.line())
         failed += not outcome.ok
     if failed:
-        raise UserError(f"{failed} of {len(entries)} connector(s) failed the check")
+        raise WorkFailed(f"{failed} of {len(entries)} connector(s) failed the check")
 
 
 @connectors_group.command("list")

@@ -8,30 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.errors import UserError
+from monitor.errors import UserError, WorkFailed
 from monitor.mention_io import LineError
 
 if TYPE_CHECKING:
     from monitor.app import App
 
-DEFAULT_CONFIG_TEMPLATE = Path(__file__).resolve().parent.parent / "default_config.yaml"
-
-
-SAMPLE_STREAM = "examples/sample_mentions.jsonl"
-
-
-def _default_config_for(target: Path) -> str:
-    """The commented default; the sample stream path made to work from wherever the config lives."""
-    text = DEFAULT_CONFIG_TEMPLATE.read_text(encoding="utf-8")
-    bundled = Path(__file__).resolve().parents[2] / SAMPLE_STREAM
-    if not (target.resolve().parent / SAMPLE_STREAM).exists() and bundled.exists():
-        text = text.replace(f"path: {SAMPLE_STREAM}", f"path: {bundled}")
-    return text
-
-
-
-PARTIAL_FAILURE = 3
-"""`run --once` exit code when some connectors failed and the others were polled (all failed: 1)."""
 
 @click.command("init")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
@@ -39,6 +21,7 @@ PARTIAL_FAILURE = 3
 def init_command(app: App, force: bool) -> None:
     """Write a commented config.yaml and create the database."""
     from monitor.config import DEFAULT_CONFIG_NAME
+    from monitor.defaults import default_config_text
 
     target = app.config_path or Path(DEFAULT_CONFIG_NAME)
     if target.exists() and not force:
@@ -46,7 +29,7 @@ def init_command(app: App, force: bool) -> None:
     else:
         if not target.parent.exists():
             raise UserError(f"folder does not exist: {target.parent}")
-        target.write_text(_default_config_for(target), encoding="utf-8")
+        target.write_text(default_config_text(target.resolve().parent), encoding="utf-8")
         click.echo(f"wrote {target}")
     app.config_path = target
     app.__dict__.pop("settings", None)
@@ -60,15 +43,22 @@ def init_command(app: App, force: bool) -> None:
 @click.pass_obj
 def import_command(app: App, source: str, platform: str) -> None:
     """Ingest a mention JSONL file (or - for stdin) through the whole pipeline."""
+    from monitor import progress
+
     errors: list[LineError] = []
     if source == "-":
-        report = app.pipeline.process_lines(sys.stdin, "import", platform, errors)
+        with progress.counting("import", "mentions") as stored:
+            report = app.pipeline.process_lines(sys.stdin, "import", platform, errors, stored)
     else:
         path = Path(source)
         if not path.is_file():
             raise UserError(f"no such file: {source}")
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            report = app.pipeline.process_lines(handle, "import", platform, errors)
+        total = progress.count_lines(path) if progress.shown() else None
+        with (
+            path.open(encoding="utf-8", errors="replace") as handle,
+            progress.counting(f"import {path.name}", "mentions", total) as stored,
+        ):
+            report = app.pipeline.process_lines(handle, "import", platform, errors, stored)
     for error in errors:
         click.echo(f"rejected {error}", err=True)
     for reason in report.rejected:
@@ -106,12 +96,10 @@ def run_command(app: App, once: bool) -> None:
         for reason in result.report.rejected:
             click.echo(f"  rejected {reason}", err=True)
         failures += 0 if result.ok else 1
-    if failures == len(entries):
-        raise UserError(f"all {failures} connector(s) failed")
     if failures:
-        # What was fetched is stored; the exit code tells cron and scripts that some channels failed.
-        click.echo(f"complaint-monitor: {failures} of {len(entries)} connector(s) failed", err=True)
-        click.get_current_context().exit(PARTIAL_FAILURE)
+        # What was fetched is stored; the exit code (1) tells cron and scripts that channels failed.
+        counted = f"all {failures}" if failures == len(entries) else f"{failures} of {len(entries)}"
+        raise WorkFailed(f"{counted} connector(s) failed")
 
 
 def register(cli: click.Group) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.errors import UserError
+from monitor.errors import UserError, WorkFailed
 
 if TYPE_CHECKING:
     from monitor.app import App
@@ -62,7 +62,7 @@ def lint_command(
         click.echo(f"  | {failure.text}")
     if len(result.failures) > show:
         click.echo(f"… and {len(result.failures) - show} more")
-    raise UserError(f"{len(result.failures)} of {result.drafts} drafts break a rule")
+    raise WorkFailed(f"{len(result.failures)} of {result.drafts} drafts break a rule")
 
 
 @replies.command("draft")

@@ -327,7 +327,8 @@ class _Bucket:
             _Grow(np.int64), _Grow(np.float64), _Grow(np.int64),
         )  # fmt: skip
         for target, source in zip(
-            grown, (block.times, block.authors, block.categories, block.specific, block.keys, block.values, block.rows),
+            grown,
+            (block.times, block.authors, block.categories, block.specific, block.keys, block.values, block.rows),
             strict=True,
         ):
             target.extend(source.tolist())

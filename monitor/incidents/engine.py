@@ -356,7 +356,7 @@ class Engine:
         never meet the incident about it."""
         shared: Counter[str] = Counter()
         postings = self._postings
-        found = [(w, p) for w, p in zip(words, map(postings.get, words)) if p]
+        found = [(w, p) for w in words if (p := postings.get(w))]
         for word, posting in found:
             if len(posting) <= COMMON_WORD_POSTINGS:
                 shared.update(posting)

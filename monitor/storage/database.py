@@ -112,7 +112,10 @@ class Database:
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise StorageError(f"not a usable database URL {_redacted(url)!r}: {exc}") from None
         except ImportError as exc:
-            raise StorageError(f"the database driver for {_redacted(url)!r} is not installed: {exc.name}") from None
+            hint = " (pip install 'complaint-monitor[postgres]')" if exc.name and exc.name.startswith("psycopg") else ""
+            raise StorageError(
+                f"the database driver for {_redacted(url)!r} is not installed: {exc.name}{hint}"
+            ) from None
         if self.engine.dialect.name == "sqlite":
             path = self.engine.url.database
             if path and path != ":memory:":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -236,7 +236,11 @@ def labelled_category() -> ColumnElement[str]:
     return func.coalesce(LabelRow.category, ClassificationRow.category)
 
 
-def with_verdict(stmt: Select[Any]) -> Select[Any]:
+AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
+"""Any SELECT, whatever its columns: a helper that only adds joins or conditions hands back the same type."""
+
+
+def with_verdict(stmt: AnySelect) -> AnySelect:
     """Join what `labelled_is_complaint` and `labelled_category` read onto a query of mentions."""
     return stmt.join(ClassificationRow, ClassificationRow.mention_pk == MentionRow.pk).outerjoin(
         LabelRow, LabelRow.mention_pk == MentionRow.pk

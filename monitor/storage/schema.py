@@ -16,7 +16,7 @@ released migration, add a new one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -63,6 +64,9 @@ def now_utc() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    # Every model here maps one Table (DeclarativeBase types __table__ as any FromClause, which has
+    # no insert/update/delete): say so once, for the type checker.
+    __table__: ClassVar[Table]
 
 
 class MentionRow(Base):

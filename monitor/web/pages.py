@@ -109,16 +109,15 @@ def load_mention(session: Session, settings: Any, pk: int) -> MentionView:
     if row is None:
         raise UserError(f"no mention number {pk}")
     history = list(
-        session.scalars(
-            select(StatusChangeRow).where(StatusChangeRow.mention_pk == pk).order_by(StatusChangeRow.id)
-        )
+        session.scalars(select(StatusChangeRow).where(StatusChangeRow.mention_pk == pk).order_by(StatusChangeRow.id))
     )
     draft = session.get(ReplyDraftRow, pk)
     incident = session.scalar(
         select(IncidentRow).join(IncidentMemberRow, IncidentMemberRow.incident_id == IncidentRow.id)
         .where(IncidentMemberRow.mention_pk == pk, IncidentRow.merged_into.is_(None))
     )  # fmt: skip
-    length, limit, problems = 0, settings.replies.limit_for(row.platform), []
+    problems: list[str] = []
+    length, limit = 0, settings.replies.limit_for(row.platform)
     if draft is not None and row.classification is not None:
         length, limit, problems = lint_text(
             draft.text, mention_from_row(row), classification_of(row.classification), settings, draft.lang,

@@ -219,9 +219,12 @@ def create_app(app: App) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(
-                SessionMiddleware, secret_key=secret, session_cookie="cm_session",
+                SessionMiddleware,
+                secret_key=secret,
+                session_cookie="cm_session",
                 max_age=settings.session_hours * 3600,
-                same_site="strict", https_only=settings.secure_cookies,
+                same_site="strict",
+                https_only=settings.secure_cookies,
             ),  # fmt: skip
         ],
         exception_handlers={HTTPException: not_found, 500: server_error},
