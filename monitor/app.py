@@ -96,6 +96,8 @@ class App:
             drafter,  # type: ignore[arg-type]
             terms=terms,
             ahead=(lambda: Ahead(config_path)) if (os.cpu_count() or 1) > 1 else None,
+            max_future=self.settings.ingest.max_future,
+            clamp_future=self.settings.ingest.future == "clamp",
         )
 
     def close(self) -> None:

@@ -36,6 +36,26 @@ class StorageSettings(BaseModel):
     """Any SQLAlchemy URL. A relative SQLite path is relative to the config file."""
 
 
+class IngestSettings(BaseModel):
+    """What the pipeline takes in, from any channel or file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_future: Duration = timedelta(hours=1)
+    """How far ahead of the clock a mention's created_at may be (clock skew). One further ahead is a broken
+    clock: it would become the stream's "now" and age every other complaint."""
+    future: str = "reject"
+    """What happens to a mention dated further ahead: `reject` (reported with the reason) or `clamp` (stored at
+    the time it came in, the claimed time kept under `created_at_claimed`)."""
+
+    @field_validator("future")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in ("reject", "clamp"):
+            raise ValueError("must be reject or clamp")
+        return value
+
+
 class BrandSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -135,6 +155,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     brand: BrandSettings = Field(default_factory=BrandSettings)
     connectors: list[ConnectorSettings] = Field(default_factory=list)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)

@@ -27,8 +27,8 @@ from typing import BinaryIO
 
 from monitor.incidents.text import TextFeatures, features
 from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
-from monitor.mention_io import LineError, read_mentions
-from monitor.models import Classification, IncidentContext, Mention, ReplyDraft
+from monitor.mention_io import LineError, TimeLimits, admit, read_mentions
+from monitor.models import Classification, IncidentContext, Mention, MentionError, ReplyDraft
 from monitor.stages import MentionClassifier, ReplyDrafter
 from monitor.storage.bulk import converted, sqlite_dialect
 from monitor.storage.repository import mention_rows_for_sqlite
@@ -67,9 +67,13 @@ class PreparedBatch:
     prepared: list[Prepared]
     errors: list[LineError] = field(default_factory=list)
     rows: tuple[list[str], list[tuple]] | None = None
+    rejected: list[str] = field(default_factory=list)
+    """Mentions handed over as such (not lines) that were refused: `platform:id: reason`."""
+    notes: list[str] = field(default_factory=list)
+    """What was changed on the way in (a text cut to MAX_TEXT_CHARS): `line N: …` or `platform:id: …`."""
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return (self.__class__, (self.mentions, self.prepared, self.errors, self.rows))
+        return (self.__class__, (self.mentions, self.prepared, self.errors, self.rows, self.rejected, self.notes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ class Job:
     lines: list[str] | None = None
     first_line: int = 1
     default_platform: str = "file"
+    limits: TimeLimits | None = None
+    """How far ahead of the clock a mention may be (`ingest` in the config)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +112,21 @@ class Preparer:
 
     def run(self, job: Job) -> PreparedBatch:
         errors: list[LineError] = []
+        rejected: list[str] = []
+        notes: list[str] = []
         if job.lines is not None:
-            mentions = list(read_mentions(job.lines, job.default_platform, errors, job.first_line))
+            cut: list[LineError] = []
+            mentions = list(read_mentions(job.lines, job.default_platform, errors, job.first_line, job.limits, cut))
+            notes.extend(str(note) for note in cut)
         else:
-            mentions = list(job.mentions or [])
+            mentions = admitted(job.mentions or [], job.limits, rejected, notes)
         prepared = self.prepare(mentions)
         rows = None
         if job.dialect == "sqlite":
             flagged = {m.key for m, ready in zip(mentions, prepared, strict=True) if ready.is_complaint}
             rows = mention_rows_for_sqlite(mentions, job.source, flagged)
             _convert_rows(prepared)
-        return PreparedBatch(mentions, prepared, errors, rows)
+        return PreparedBatch(mentions, prepared, errors, rows, rejected, notes)
 
     def prepare(self, mentions: Sequence[Mention]) -> list[Prepared]:
         out = [Prepared(verdict) for verdict in self._classify(mentions)]
@@ -142,6 +152,21 @@ class Preparer:
                 log.warning("classifier failed on %s:%s: %s", mention.platform, mention.id, exc)
                 verdicts.append(None)
         return verdicts
+
+
+def admitted(mentions: Sequence[Mention], limits: TimeLimits | None, rejected: list[str], notes: list[str]) -> list[Mention]:
+    """The mentions the pipeline takes in (see `mention_io.admit`); the others are named in `rejected`."""
+    out = []
+    for mention in mentions:
+        try:
+            kept, note = admit(mention, limits)
+        except MentionError as exc:
+            rejected.append(f"{mention.platform}:{mention.id}: {exc}")
+            continue
+        if note is not None:
+            notes.append(f"{mention.platform}:{mention.id}: {note}")
+        out.append(kept)
+    return out
 
 
 VERDICT_COLUMNS = (

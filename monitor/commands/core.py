@@ -73,8 +73,11 @@ def import_command(app: App, source: str, platform: str) -> None:
         click.echo(f"rejected {error}", err=True)
     for reason in report.rejected:
         click.echo(f"rejected {reason}", err=True)
+    for note in report.notes:
+        click.echo(f"cut {note}", err=True)
+    cut = f", {len(report.notes)} {'text' if len(report.notes) == 1 else 'texts'} cut" if report.notes else ""
     click.echo(
-        f"{report.new} new, {report.duplicates} duplicates, {len(errors) + len(report.rejected)} rejected "
+        f"{report.new} new, {report.duplicates} duplicates, {len(errors) + len(report.rejected)} rejected{cut} "
         f"({report.complaints} complaints flagged, {len(report.incidents_changed)} incidents updated)"
     )
 
@@ -105,6 +108,8 @@ def run_command(app: App, once: bool) -> None:
             click.echo(f"  skipped {item}", err=True)
         for reason in result.report.rejected:
             click.echo(f"  rejected {reason}", err=True)
+        for note in result.report.notes:
+            click.echo(f"  cut {note}", err=True)
         failures += 0 if result.ok else 1
     if failures == len(entries):
         raise UserError(f"all {failures} connector(s) failed")
