@@ -154,7 +154,9 @@ class Preparer:
         return verdicts
 
 
-def admitted(mentions: Sequence[Mention], limits: TimeLimits | None, rejected: list[str], notes: list[str]) -> list[Mention]:
+def admitted(
+    mentions: Sequence[Mention], limits: TimeLimits | None, rejected: list[str], notes: list[str]
+) -> list[Mention]:
     """The mentions the pipeline takes in (see `mention_io.admit`); the others are named in `rejected`."""
     out = []
     for mention in mentions:

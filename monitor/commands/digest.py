@@ -34,7 +34,7 @@ def digest_command(app: App, fmt: str | None, since: str | None, as_of: str | No
 
     fmt = fmt or app.settings.digest.format
     with app.database.session() as session:
-        newest = newest_mention_time(session) or now_utc()
+        newest = newest_mention_time(session, app.settings.ingest.max_future) or now_utc()
         as_of_dt = since_option(as_of, lambda: newest)
         anchor = as_of_dt or newest
         digest = build_digest(session, app.settings, since=since_option(since, lambda: anchor), as_of=as_of_dt)
