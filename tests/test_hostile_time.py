@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 from tests.test_hostile_input import fast_model  # noqa: F401 - a fixture
 
 SAMPLE = str(ROOT / "examples" / "sample_mentions.jsonl")
-INCIDENT_LINE = re.compile(r"^  (INC-\S+) \| (\w+) \|.*\| (\d{4}-\d\d-\d\d \d\d:\d\d) UTC -> (\d{4}-\d\d-\d\d \d\d:\d\d) UTC$")
+WHEN = r"(\d{4}-\d\d-\d\d \d\d:\d\d) UTC"
+INCIDENT_LINE = re.compile(rf"^  (INC-\S+) \| (\w+) \|.*\| {WHEN} -> {WHEN}$")
 
 
 def _url(db: str, tmp_path, request: pytest.FixtureRequest) -> str:  # type: ignore[no-untyped-def]
