@@ -20,10 +20,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from monitor.errors import MonitorError
 from monitor.models import Mention
 
 
-class ConnectorError(Exception):
+class ConnectorError(MonitorError):
     """A connector could not do its job this time; the others keep running."""
 
 

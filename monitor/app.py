@@ -52,6 +52,14 @@ class App:
             self._database = open_database(self.database_url)
         return self._database
 
+    def check_model(self) -> None:
+        """Refuse, with one line (ModelError), a configured model that is missing, corrupt or edited: before
+        anything is stored, not as a failure per mention. Checks its integrity without loading it."""
+        from classifiers import model_directory
+        from classifiers.model import verify_model
+
+        verify_model(model_directory(self.settings.classifier, self.settings.base_dir))
+
     @cached_property
     def classifier(self) -> MentionClassifier:
         from classifiers import load_classifier

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from classifiers.settings import ClassifierSettings
 from connectors.base import BrandFilter
 from monitor.durations import Duration
+from monitor.errors import MonitorError
 from monitor.incidents.brief.settings import BriefSettings
 from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.replies.settings import ReplySettings
@@ -25,7 +26,7 @@ DEFAULT_CONFIG_NAME = "config.yaml"
 DB_ENV_VAR = "MONITOR_DB"
 
 
-class ConfigError(Exception):
+class ConfigError(MonitorError):
     """The configuration cannot be used; the message says where and why."""
 
 
@@ -187,7 +188,14 @@ class Settings(BaseModel):
         """--db, then $MONITOR_DB, then storage.url; relative SQLite paths anchored at the config folder."""
         url = override or os.environ.get(DB_ENV_VAR) or self.storage.url
         prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
+        uri_filename = url.startswith(prefix + "file:")  # sqlite:///file:PATH?mode=ro&uri=true: SQLite reads it
+        if (
+            url.startswith(prefix)
+            and not url.startswith(prefix + "/")
+            and url != "sqlite://"
+            and ":memory:" not in url
+            and not uri_filename
+        ):
             if override or os.environ.get(DB_ENV_VAR):
                 return prefix + str(Path(url[len(prefix) :]).resolve())
             return prefix + str(self.resolve(url[len(prefix) :]).resolve())

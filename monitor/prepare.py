@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from monitor.errors import MonitorError
 from monitor.incidents.text import TextFeatures, features
 from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
 from monitor.mention_io import LineError, TimeLimits, admit, read_mentions
@@ -142,6 +143,8 @@ class Preparer:
     def _classify(self, mentions: Sequence[Mention]) -> list[Classification | None]:
         try:
             return list(self.classifier.classify(mentions))
+        except MonitorError:
+            raise  # the model itself cannot be used: no mention would get a verdict, so none is stored
         except Exception:  # noqa: BLE001 - retry singly so one bad mention cannot sink the batch
             log.exception("classifier failed on a batch of %d; retrying one by one", len(mentions))
         verdicts: list[Classification | None] = []
@@ -258,14 +261,19 @@ def _preparer_for(config_path: str | None) -> Preparer:
 
 def serve(config_path: str | None, incoming: BinaryIO, outgoing: BinaryIO) -> None:
     """The second process: read batches of mentions (pickled), write what was prepared for each, in order."""
-    preparer = _preparer_for(config_path)
+    preparer: Preparer | None = None
+    failed = ""
+    try:
+        preparer = _preparer_for(config_path)
+    except Exception as exc:  # noqa: BLE001 - said for every batch: the pipeline prepares them itself
+        failed = f"{type(exc).__name__}: {exc}"
     while True:
         try:
             job = pickle.load(incoming)
         except EOFError:
             return
         try:
-            answer: object = preparer.run(job)
+            answer: object = preparer.run(job) if preparer is not None else failed
         except Exception as exc:  # noqa: BLE001 - reported to the pipeline, which prepares that batch itself
             answer = f"{type(exc).__name__}: {exc}"
         pickle.dump(answer, outgoing, protocol=pickle.HIGHEST_PROTOCOL)

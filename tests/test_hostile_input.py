@@ -6,7 +6,6 @@ stated reason), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import math
@@ -24,11 +23,25 @@ MAX_TEXT = 20_000
 
 @pytest.fixture
 def fast_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI as it is, but the shipped model is read once per test rather than once per command."""
+    """The CLI as it is, but a model is read once per test rather than once per command (its integrity is
+    still checked every time)."""
     import classifiers
+    from classifiers.model import verify_model
+    from classifiers.settings import ClassifierSettings
 
-    cached = functools.lru_cache(maxsize=4)(classifiers.load_classifier)
-    monkeypatch.setattr(classifiers, "load_classifier", lambda settings=None, base_dir=None: cached(None, None))
+    load = classifiers.load_classifier
+    loaded: dict[tuple[str, str], object] = {}
+
+    def cached(settings: ClassifierSettings | None = None, base_dir: Path | None = None) -> object:
+        settings = settings or ClassifierSettings()
+        directory = classifiers.model_directory(settings, base_dir)
+        verify_model(directory)
+        key = (str(directory), settings.model_dump_json())
+        if key not in loaded:
+            loaded[key] = load(settings, base_dir)
+        return loaded[key]
+
+    monkeypatch.setattr(classifiers, "load_classifier", cached)
 
 
 @dataclass(frozen=True)

@@ -41,16 +41,17 @@ def init_command(app: App, force: bool) -> None:
     from monitor.config import DEFAULT_CONFIG_NAME
 
     target = app.config_path or Path(DEFAULT_CONFIG_NAME)
-    if target.exists() and not force:
-        click.echo(f"{target} exists; keeping it (use --force to overwrite)", err=True)
-    else:
+    keep = target.exists() and not force
+    if not keep:
         if not target.parent.exists():
             raise UserError(f"folder does not exist: {target.parent}")
         target.write_text(_default_config_for(target), encoding="utf-8")
         click.echo(f"wrote {target}")
     app.config_path = target
     app.__dict__.pop("settings", None)
-    app.database  # noqa: B018 - opening it creates and migrates it
+    app.database  # noqa: B018 - opening it creates and migrates it (an error is the one line said)
+    if keep:
+        click.echo(f"{target} exists; keeping it (use --force to overwrite)", err=True)
     click.echo(f"database ready: {app.database.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -60,6 +61,7 @@ def init_command(app: App, force: bool) -> None:
 @click.pass_obj
 def import_command(app: App, source: str, platform: str) -> None:
     """Ingest a mention JSONL file (or - for stdin) through the whole pipeline."""
+    app.check_model()
     errors: list[LineError] = []
     if source == "-":
         report = app.pipeline.process_lines(sys.stdin, "import", platform, errors)
@@ -98,6 +100,7 @@ def run_command(app: App, once: bool) -> None:
     entries = enabled_connectors(app.settings)
     if not entries:
         raise UserError("no enabled connector in the config (see the connectors: section)")
+    app.check_model()
     failures = 0
     poller = f"{new_holder_id()} (run --once)"
     for entry in entries:
