@@ -38,7 +38,12 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(self.config_path)
+        settings = load_settings(self.config_path)
+        from monitor import secrets
+
+        # masked from here on in every log line, error and stored error (monitor.secrets)
+        secrets.register_configured(settings.model_dump(), os.environ, [settings.database_url(self.db_override)])
+        return settings
 
     @property
     def database_url(self) -> str:

@@ -56,6 +56,9 @@ def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbos
     """Watch public channels for brand mentions, flag complaints and incidents, draft replies."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from monitor.secrets import install_log_filter
+
+    install_log_filter()  # configured secrets never reach a log line, whoever logs it
     from monitor.app import App  # here, not at the top: `--help` needs neither the config nor the database
 
     app = App(config_path=config_path, db_override=db_url)
@@ -99,5 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fail(error: MonitorError) -> int:
     """The one line a user reads for an error they can fix; exit code 1."""
-    click.echo(f"complaint-monitor: error: {one_line(str(error))}", err=True)
+    from monitor.secrets import mask
+
+    click.echo(f"complaint-monitor: error: {mask(one_line(str(error)))}", err=True)
     return 1

@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +30,7 @@ from monitor.incidents.text import TextFeatures, features
 from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
 from monitor.mention_io import LineError, TimeLimits, admit, read_mentions
 from monitor.models import Classification, IncidentContext, Mention, MentionError, ReplyDraft
+from monitor.secrets import mask, mask_value
 from monitor.stages import MentionClassifier, ReplyDrafter
 from monitor.storage.bulk import converted, sqlite_dialect
 from monitor.storage.repository import mention_rows_for_sqlite
@@ -163,6 +164,7 @@ def admitted(
     """The mentions the pipeline takes in (see `mention_io.admit`); the others are named in `rejected`."""
     out = []
     for mention in mentions:
+        mention = masked(mention)
         try:
             kept, note = admit(mention, limits)
         except MentionError as exc:
@@ -172,6 +174,21 @@ def admitted(
             notes.append(f"{mention.platform}:{mention.id}: {note}")
         out.append(kept)
     return out
+
+
+def masked(mention: Mention) -> Mention:
+    """A channel's mention without any configured secret in it (a hostile server may echo one into a post)."""
+    fields = (mention.text, mention.author, mention.url or "", mention.in_reply_to or "")
+    if all(mask(value) == value for value in fields) and mask_value(mention.raw) == mention.raw:
+        return mention
+    return replace(
+        mention,
+        text=mask(mention.text),
+        author=mask(mention.author),
+        url=mask(mention.url) if mention.url else mention.url,
+        in_reply_to=mask(mention.in_reply_to) if mention.in_reply_to else mention.in_reply_to,
+        raw=mask_value(mention.raw),
+    )
 
 
 VERDICT_COLUMNS = (
