@@ -10,14 +10,16 @@ given, so a replayed stream yields the same digest.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor import escaping
 from monitor.config import Settings
 from monitor.incidents.visibility import shown, text_incident
 from monitor.models import Status, Urgency
@@ -357,13 +359,14 @@ def _when(dt: datetime | None) -> str:
 
 
 def _md(text: str | None) -> str:
-    """User text made inert in Markdown: no HTML, links, emphasis or headings sneak through."""
-    if not text:
-        return ""
-    out = " ".join(text.split())
-    for ch in "\\`*_{}[]()<>#+!|~":
-        out = out.replace(ch, "\\" + ch)
-    return out
+    """User text made inert in Markdown: no HTML, links, emphasis, headings or control characters."""
+    return escaping.markdown(text or "")
+
+
+def _md_url(url: str | None) -> str | None:
+    """An http(s) link target for Markdown that cannot break out of the link (None for anything else)."""
+    target = escaping.markdown_url(url)
+    return escaping.MarkdownText(target) if target else None
 
 
 def _one_line(text: str | None, limit: int = 0) -> str:
@@ -380,21 +383,32 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
-def _environment(autoescape: bool) -> Environment:
+def _finalize(fmt: str) -> Callable[[Any], Any]:
+    """What every value printed into a template goes through: HTML is autoescaped; in Markdown every value
+    is made inert (unless a filter already did); in text, control characters and line breaks are removed."""
+    if fmt == "md":
+        return lambda value: value if not isinstance(value, str) else escaping.markdown(value)
+    if fmt == "text":
+        return lambda value: value if not isinstance(value, str) else escaping.plain(value)
+    return lambda value: value
+
+
+def _environment(fmt: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(["html.j2"]) if autoescape else False,
+        autoescape=select_autoescape(["html.j2"]) if fmt == "html" else False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize(fmt),
     )
-    env.filters.update(age=_age, when=_when, md=_md, one_line=_one_line, safe_url=_safe_url)
+    env.filters.update(age=_age, when=_when, md=_md, md_url=_md_url, one_line=_one_line, safe_url=_safe_url)
     return env
 
 
 def render_digest(digest: Digest, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown digest format {fmt!r} (use html, md or text)")
-    env = _environment(autoescape=fmt == "html")
+    env = _environment(fmt)
     return env.get_template(FORMATS[fmt]).render(d=digest)
