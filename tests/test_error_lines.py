@@ -109,7 +109,7 @@ def _broken_model(folder: Path) -> None:
     (folder / "config.yaml").write_text(config.replace("\n  model_dir:\n", "\n  model_dir: edited-model\n", 1))
 
 
-CONDITIONS = ["broken config", "broken model", "unreachable database", "read-only database"]
+CONDITIONS = ["broken config", "broken model", "unreachable database", "read-only database", "read-only postgres"]
 
 
 def _prepare(condition: str, stocked: Path, here: Path) -> list[str]:
@@ -129,6 +129,12 @@ def _prepare(condition: str, stocked: Path, here: Path) -> list[str]:
     return ["--db", database]
 
 
+def _read_only_postgres(pg_url: str, stocked: Path) -> list[str]:
+    """The sample stream stored in a PostgreSQL schema, then a URL whose every transaction is read-only."""
+    assert main(["--db", pg_url, "import", str(SAMPLE)]) == 0
+    return ["--db", pg_url + "%20-cdefault_transaction_read_only%3Don"]
+
+
 def _must_fail(condition: str, command: str) -> bool:
     if condition == "broken config":
         return command != "connectors list"
@@ -136,7 +142,7 @@ def _must_fail(condition: str, command: str) -> bool:
         return command in NEEDS_MODEL
     if condition == "unreachable database":
         return command not in NO_DATABASE
-    return command in WRITES
+    return command in WRITES  # a read-only database
 
 
 def _check(condition: str, command: str, code: int, out: str, err: str) -> None:
@@ -152,11 +158,13 @@ def _check(condition: str, command: str, code: int, out: str, err: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("condition", CONDITIONS)
 def test_every_command_fails_in_one_line(
-    condition: str, stocked: Path, tmp_path: Path, capsys, monkeypatch, fast_model  # noqa: F811
+    condition: str, stocked: Path, tmp_path: Path, capsys, monkeypatch, fast_model, request  # noqa: F811
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MONITOR_DB", raising=False)
     options = _prepare(condition, stocked, tmp_path)
+    if condition == "read-only postgres":
+        options = _read_only_postgres(request.getfixturevalue("pg_url"), stocked)
     for command, args in COMMANDS.items():
         if command == "train" and condition in ("broken model", "read-only database"):
             continue  # trains for a minute, and needs neither the configured model nor to write the database
@@ -168,7 +176,7 @@ def test_every_command_fails_in_one_line(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("condition", CONDITIONS)
+@pytest.mark.parametrize("condition", CONDITIONS[:4])
 def test_long_running_commands_fail_at_start_up(condition: str, stocked: Path, tmp_path: Path) -> None:
     options = _prepare(condition, stocked, tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "MONITOR_DB"}
