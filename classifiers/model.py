@@ -188,10 +188,13 @@ def _multiclass_head(
     return LinearHead(coef, np.asarray(arrays[f"{name}_intercept"], dtype=np.float64).reshape(len(classes)), classes)
 
 
-def verify_model(directory: Path) -> dict[str, Any]:
+def verify_model(directory: Path, allow_unsealed: bool = False) -> dict[str, Any]:
     """Check a model directory's integrity without loading it (a few milliseconds): the format, the weights
     against their SHA-256, the manifest against its own. Returns the manifest; ModelError with a one-line
-    reason when anything that changes a verdict is missing, corrupt or was edited."""
+    reason when anything that changes a verdict is missing, corrupt or was edited.
+
+    `allow_unsealed`: accept a manifest written before manifests were sealed (only to compare with an old
+    release read from git; a model the product uses is always sealed)."""
     directory = Path(directory)
     manifest = _read_manifest(directory)
     weights_path = directory / WEIGHTS
@@ -203,6 +206,8 @@ def verify_model(directory: Path) -> dict[str, Any]:
     if weights_sha != manifest.get("weights_sha256"):
         raise ModelError(f"model weights do not match the manifest (corrupt or replaced file): {weights_path}")
     stated = manifest.get(MANIFEST_HASH)
+    if stated is None and allow_unsealed:
+        return manifest
     if stated is None:
         raise ModelError(
             f"model manifest has no {MANIFEST_HASH} (written before manifests were sealed): retrain it with "
@@ -220,10 +225,10 @@ def verify_model(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(directory: Path) -> ModelBundle:
+def load_model(directory: Path, allow_unsealed: bool = False) -> ModelBundle:
     """Read and check a model directory; raises ModelError with a one-line reason."""
     directory = Path(directory)
-    manifest = verify_model(directory)
+    manifest = verify_model(directory, allow_unsealed)
     weights_path = directory / WEIGHTS
     try:
         spec = FeatureSpec.from_dict(manifest["features"])
