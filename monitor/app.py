@@ -42,7 +42,9 @@ class App:
         from monitor import secrets
 
         # masked from here on in every log line, error and stored error (monitor.secrets)
-        secrets.register_configured(settings.model_dump(), os.environ, [settings.database_url(self.db_override)])
+        secrets.register_configured(
+            settings.model_dump(), os.environ, [settings.database_url(self.db_override)], settings.alerts.urls
+        )
         return settings
 
     @property

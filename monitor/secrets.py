@@ -122,18 +122,23 @@ def configured(settings: Mapping[str, Any], environ: Mapping[str, str]) -> list[
     return found
 
 
-def register_configured(settings: Mapping[str, Any], environ: Mapping[str, str], urls: Iterable[str] = ()) -> None:
-    """Register every secret the config points at, and the passwords in `urls` (the database URL)."""
+def register_configured(
+    settings: Mapping[str, Any], environ: Mapping[str, str], urls: Iterable[str] = (), whole: Iterable[str] = ()
+) -> None:
+    """Register every secret the config points at, the passwords in `urls` (the database URL), and `whole`
+    values that are secrets through and through (alert URLs: `slack://TokenA/TokenB/…` carries its tokens)."""
     values = configured(settings, environ)
     register(*values)
     for first in values:  # a pair of them may travel as HTTP Basic credentials
         for second in values:
             if first != second:
                 register_pair(first, second)
-    for url in urls:
+    for url in [*urls, *whole]:
         match = re.match(r"^[\w+.-]+://([^:/@]*):([^@/]*)@", url)
         if match:
             register(match[2])
+    for value in whole:
+        register(value.split("://", 1)[-1])
 
 
 class MaskingFilter(logging.Filter):

@@ -171,3 +171,16 @@ def test_masking_covers_the_forms_a_secret_travels_in() -> None:
     masked = secrets.mask(text)
     assert "s3cr" not in masked.replace('"s3cr\\/et', "") and basic not in masked
     assert masked.endswith("ab stays")
+
+
+def test_configured_secrets_are_env_values_the_db_password_and_alert_urls(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("T_HOOK_TOKEN", "hooktoken-Qa12-SECRET")
+    (tmp_path / "config.yaml").write_text(
+        "alerts:\n  urls: ['slack://TokA1234/TokB5678/TokC9012', 'mailto://me:mailpw-SECRET@example.com']\n"
+        "connectors:\n  - name: custom\n    type: x\n    bearer_token_env: T_HOOK_TOKEN\n",
+        encoding="utf-8",
+    )
+    result = cli("--db", "postgresql://monitor:dbpw-SECRET-77@127.0.0.1:9/x?connect_timeout=2", "status")
+    assert result.code == 1 and "dbpw-SECRET-77" not in result.err
+    masked = secrets.mask("hooktoken-Qa12-SECRET dbpw-SECRET-77 slack://TokA1234/TokB5678/TokC9012 mailpw-SECRET")
+    assert "SECRET" not in masked and "TokB5678" not in masked
