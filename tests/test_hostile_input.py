@@ -251,3 +251,40 @@ def test_future_mentions_can_be_clamped_instead(cli, tmp_path: Path, fast_model:
     assert abs(datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")) - datetime.now(UTC)) < timedelta(
         minutes=5
     )
+
+
+TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON mentions WHEN NEW.text LIKE '%BOOM%' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the database'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN IF position('BOOM' in NEW.text) > 0 THEN "
+        "RAISE EXCEPTION 'refused by the database' USING ERRCODE = '22000'; END IF; RETURN NEW; END $$ "
+        "LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON mentions FOR EACH ROW EXECUTE FUNCTION refuse_boom()",
+    ],
+}
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_a_value_the_database_refuses_loses_only_its_mention(
+    cli, tmp_path: Path, fast_model: None, db: str, request: pytest.FixtureRequest
+) -> None:
+    """Whatever slips past the checks and is refused by the database (here a trigger stands for it): the
+    batch is stored one mention at a time and only the refused one is reported."""
+    url = f"sqlite:///{tmp_path / 'r.db'}" if db == "sqlite" else request.getfixturevalue("pg_url")
+    assert cli("--db", url, "mentions", "export").code == 0  # creates the schema
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for statement in TRIGGERS[db]:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    lines = _stream(10)
+    lines[4] = _dump(_record(id="boom", text="OTP BOOM gak masuk"))
+    (tmp_path / "r.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("--db", url, "import", str(tmp_path / "r.jsonl"))
+    assert result.code == 0, result.err
+    assert "9 new, 0 duplicates, 1 rejected" in result.out
+    assert "rejected x:boom: not stored: refused by the database" in result.err
+    assert len(cli("--db", url, "mentions", "export").out.splitlines()) == 9
