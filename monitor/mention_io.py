@@ -96,6 +96,11 @@ def parse_timestamp(value: Any) -> datetime:
 
 def check_time(mention: Mention, limits: TimeLimits | None) -> Mention:
     """`mention` if its time is plausible; clamped to `limits.now` or MentionError when it is too far ahead."""
+    if mention.created_at.tzinfo is None or mention.created_at.utcoffset():  # a plug-in's naive or local time
+        try:
+            mention = replace(mention, created_at=utc(mention.created_at))
+        except OverflowError as exc:
+            raise MentionError(f"created_at is out of range: {mention.created_at!r}") from exc
     if mention.created_at < EARLIEST:
         raise MentionError(f"created_at is before 1970: {format_timestamp(mention.created_at)}")
     if limits is None or mention.created_at <= limits.latest:
