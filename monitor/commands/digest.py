@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 @click.option(
     "--since", default=None, help="ISO date/time or a duration back from the newest mention (default: digest.lookback)."
 )
-@click.option("--as-of", "as_of", default=None, help="The digest as it was at this time: incidents, reports and ages then (default: the newest mention).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="The digest as it was at this time: incidents, reports and ages then (default: the newest mention).",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here instead of stdout."
 )
