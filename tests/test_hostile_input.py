@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,7 +83,11 @@ texts = st.text(min_size=1, max_size=200).filter(lambda t: t.replace("\x00", "")
 times = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2026, 11, 1)).map(
     lambda d: d.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
 )
-counts = st.one_of(st.integers(-(2**40), 2**62), st.floats(allow_nan=False, allow_infinity=False, width=32), st.none())
+counts = st.one_of(
+    st.integers(-(2**40), 2**62),
+    st.floats(min_value=-(2.0**40), max_value=2.0**40, allow_nan=False, width=32),
+    st.none(),
+)
 odd_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20)),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
@@ -174,7 +179,9 @@ def _check_import(cli, db: str, tmp: Path, lines: list[Line]) -> None:  # type: 
 
 
 PROPERTY = settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "12")),  # more: HYPOTHESIS_EXAMPLES=200 pytest …
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 
