@@ -158,7 +158,13 @@ def _check(condition: str, command: str, code: int, out: str, err: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("condition", CONDITIONS)
 def test_every_command_fails_in_one_line(
-    condition: str, stocked: Path, tmp_path: Path, capsys, monkeypatch, fast_model, request  # noqa: F811
+    condition: str,
+    stocked: Path,
+    tmp_path: Path,
+    capsys,
+    monkeypatch,
+    fast_model,
+    request,  # noqa: F811
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MONITOR_DB", raising=False)

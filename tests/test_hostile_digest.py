@@ -57,7 +57,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             {
                 "attack": ATTACK,
                 "js": "javascript:alert(1)//",
-                "breakout": "https://x.com/a\"><script>alert(2)</script>",
+                "breakout": 'https://x.com/a"><script>alert(2)</script>',
                 "tag": "<script>alert('p')</script>\x1b[1m",
                 "lang": "<b>id</b>\x07",
             },

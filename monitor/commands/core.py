@@ -29,9 +29,9 @@ def _default_config_for(target: Path) -> str:
     return text
 
 
-
 PARTIAL_FAILURE = 3
 """`run --once` exit code when some connectors failed and the others were polled (all failed: 1)."""
+
 
 @click.command("init")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")

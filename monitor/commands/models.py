@@ -92,9 +92,7 @@ def _stored_labels(app: App):  # type: ignore[no-untyped-def]
         rows = session.execute(
             select(MentionRow.text, LabelRow.is_complaint, LabelRow.urgency, LabelRow.category)
             .join(LabelRow, LabelRow.mention_pk == MentionRow.pk)
-            .where(
-                LabelRow.is_complaint.is_not(None) | LabelRow.urgency.is_not(None) | LabelRow.category.is_not(None)
-            )
+            .where(LabelRow.is_complaint.is_not(None) | LabelRow.urgency.is_not(None) | LabelRow.category.is_not(None))
         ).all()
     # a label may say only the urgency or the category: it trains those heads and leaves the complaint head alone
     return [
@@ -114,8 +112,9 @@ def _team_labels(app: App):  # type: ignore[no-untyped-def]
         return []
     with app.database.session() as session:
         rows = session.execute(
-            select(MentionRow, LabelRow.is_complaint, LabelRow.urgency, LabelRow.category)
-            .join(LabelRow, LabelRow.mention_pk == MentionRow.pk)
+            select(MentionRow, LabelRow.is_complaint, LabelRow.urgency, LabelRow.category).join(
+                LabelRow, LabelRow.mention_pk == MentionRow.pk
+            )
         ).all()
         return [
             TeamLabel(_as_mention(row), None if is_c is None else bool(is_c), urgency, category)
@@ -144,25 +143,51 @@ def _as_mention(row: Any) -> Mention:
 
 def _database_exists(app: App) -> bool:
     url = app.database_url
-    return not (url.startswith("sqlite:///") and ":memory:" not in url and not Path(url[len("sqlite:///"):]).exists())
+    return not (url.startswith("sqlite:///") and ":memory:" not in url and not Path(url[len("sqlite:///") :]).exists())
 
 
 @click.command("train")
-@click.option("--data", "data_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Your own labelled mentions (.csv or .jsonl); repeatable.")
+@click.option(
+    "--data",
+    "data_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your own labelled mentions (.csv or .jsonl); repeatable.",
+)
 @click.option("--text-col", default="text", show_default=True, help="Column (or key) with the text.")
-@click.option("--label-col", default="is_complaint", show_default=True,
-              help="Column (or key) with the complaint label (1/0, true/false, yes/no).")
+@click.option(
+    "--label-col",
+    default="is_complaint",
+    show_default=True,
+    help="Column (or key) with the complaint label (1/0, true/false, yes/no).",
+)
 @click.option("--only-data", is_flag=True, help="Train on --data (and stored labels) alone, not the bundled recipe.")
 @click.option("--no-labels", is_flag=True, help="Ignore the human labels stored in the database.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write the model to (point classifier.model_dir at it). The model it replaces "
-                   "is kept in DIR/history/; a running daemon picks the new one up.")
-@click.option("--target-recall", type=click.FloatRange(0.5, 0.999), default=None,
-              help="Recall each language's threshold must reach on held-out rows (default: classifier.target_recall).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the model to (point classifier.model_dir at it). The model it replaces "
+    "is kept in DIR/history/; a running daemon picks the new one up.",
+)
+@click.option(
+    "--target-recall",
+    type=click.FloatRange(0.5, 0.999),
+    default=None,
+    help="Recall each language's threshold must reach on held-out rows (default: classifier.target_recall).",
+)
 @click.pass_obj
-def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_col: str, only_data: bool,
-                  no_labels: bool, out_dir: Path, target_recall: float | None) -> None:
+def train_command(
+    app: App,
+    data_paths: tuple[Path, ...],
+    text_col: str,
+    label_col: str,
+    only_data: bool,
+    no_labels: bool,
+    out_dir: Path,
+    target_recall: float | None,
+) -> None:
     """Train a model: the bundled recipe over the shared datasets, plus your data and stored labels (weighted
     above public data)."""
     from classifiers.datasets import DataMissingError
@@ -184,8 +209,11 @@ def train_command(app: App, data_paths: tuple[Path, ...], text_col: str, label_c
     click.echo(f"{len(labels)} stored labels, {len(extra) - len(labels)} rows from --data", err=True)
     known = set(app.settings.classifier.categories) | {"other"}
     for name in sorted({row.category for row in extra if row.category and row.category not in known}):
-        click.echo(f"note: category {name!r} is not in classifier.categories; the model learns it, but it is only "
-                   "chosen once the config lists it", err=True)
+        click.echo(
+            f"note: category {name!r} is not in classifier.categories; the model learns it, but it is only "
+            "chosen once the config lists it",
+            err=True,
+        )
     target = target_recall if target_recall is not None else app.settings.classifier.target_recall
     try:
         bundle = train_bundle(data, progress=lambda msg: click.echo(msg, err=True), target_recall=target)
@@ -240,8 +268,13 @@ def _classify_stream(app: App, model_dir: Path | None, source: IO[str], out: IO[
 
 
 @click.command("classify")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Model directory (default: classifier.model_dir from the config, else the shipped model).")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Model directory (default: classifier.model_dir from the config, else the shipped model).",
+)
 @click.option("--input", "input_path", default="-", show_default=True, help="Mention JSONL file, or - for stdin.")
 @click.pass_obj
 def classify_command(app: App, model_dir: Path | None, input_path: str) -> None:
@@ -264,13 +297,25 @@ def classify_command(app: App, model_dir: Path | None, input_path: str) -> None:
 @click.command("evaluate")
 @click.option("--quick", is_flag=True, help="3 folds and a small speed sample instead of 10 folds (for a fast check).")
 @click.option("--folds", type=click.IntRange(2, 20), default=None, help="Cross-validation folds (default 10, quick 3).")
-@click.option("--labels", "on_labels", is_flag=True,
-              help="Instead: the configured model against the team's stored labels (with 95% intervals).")
-@click.option("--prior", "on_prior", is_flag=True,
-              help="Instead: the stream's complaint share, estimated from stored mentions (EM), and what it does to "
-                   "precision.")
-@click.option("--limit", type=click.IntRange(1), default=20_000, show_default=True,
-              help="With --prior: the newest stored mentions to use.")
+@click.option(
+    "--labels",
+    "on_labels",
+    is_flag=True,
+    help="Instead: the configured model against the team's stored labels (with 95% intervals).",
+)
+@click.option(
+    "--prior",
+    "on_prior",
+    is_flag=True,
+    help="Instead: the stream's complaint share, estimated from stored mentions (EM), and what it does to precision.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=20_000,
+    show_default=True,
+    help="With --prior: the newest stored mentions to use.",
+)
 @click.pass_obj
 def evaluate_command(app: App, quick: bool, folds: int | None, on_labels: bool, on_prior: bool, limit: int) -> None:
     """Print the benchmark table (cross-validated quality, cross-domain, severity, speed), or with --labels /
@@ -283,8 +328,9 @@ def evaluate_command(app: App, quick: bool, folds: int | None, on_labels: bool, 
         return
 
     try:
-        report = run_benchmark(folds=folds or (3 if quick else 10), quick=quick,
-                               progress=lambda msg: click.echo(msg, err=True))
+        report = run_benchmark(
+            folds=folds or (3 if quick else 10), quick=quick, progress=lambda msg: click.echo(msg, err=True)
+        )
     except DataMissingError as exc:
         raise UserError(str(exc)) from None
     click.echo(report)
@@ -302,8 +348,10 @@ def _evaluate_stream(app: App, on_labels: bool, on_prior: bool, limit: int) -> N
     except ModelError as exc:
         raise UserError(str(exc)) from None
     app.database  # noqa: B018 - a database that cannot be opened is the one line said, before any result
-    click.echo(f"model {classifier.version}: thresholds "
-               + ", ".join(f"{head} {value:.3f}" for head, value in classifier.thresholds.items()))
+    click.echo(
+        f"model {classifier.version}: thresholds "
+        + ", ".join(f"{head} {value:.3f}" for head, value in classifier.thresholds.items())
+    )
     if on_labels:
         labels = _team_labels(app)
         trained_on = int((bundle_info.info.get("sources") or {}).get("labelled", 0))
@@ -311,8 +359,11 @@ def _evaluate_stream(app: App, on_labels: bool, on_prior: bool, limit: int) -> N
             click.echo(line)
     if on_prior:
         # EM needs the scores as trained: without any configured stream prior
-        raw = classifier if settings.stream_prior is None else load_classifier(
-            settings.model_copy(update={"stream_prior": None}), base_dir)
+        raw = (
+            classifier
+            if settings.stream_prior is None
+            else load_classifier(settings.model_copy(update={"stream_prior": None}), base_dir)
+        )
         mentions = _stored_mentions(app, limit)
         operating = bundle_info.info.get("operating_points") or {}
         for line in prior_report(raw, mentions, operating, bundle_info.priors).lines():  # type: ignore[arg-type]
@@ -337,8 +388,13 @@ def _model_dir(app: App, directory: Path | None) -> Path:
 
 
 @models_group.command("list")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Model directory (default: classifier.model_dir).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Model directory (default: classifier.model_dir).",
+)
 @click.pass_obj
 def models_list(app: App, directory: Path | None) -> None:
     """The current model and the earlier ones kept in its history, newest first."""
@@ -353,8 +409,13 @@ def models_list(app: App, directory: Path | None) -> None:
 
 @models_group.command("rollback")
 @click.argument("version", required=False)
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Model directory (default: classifier.model_dir).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Model directory (default: classifier.model_dir).",
+)
 @click.pass_obj
 def models_rollback(app: App, version: str | None, directory: Path | None) -> None:
     """Put back an earlier model (the one before the current, or VERSION); a running daemon picks it up."""
@@ -371,14 +432,19 @@ def models_rollback(app: App, version: str | None, directory: Path | None) -> No
 
 @click.command("label")
 @click.argument("mention_id")
-@click.option("--complaint/--not-complaint", "is_complaint", default=None,
-              help="Whether the mention is a complaint (a person's word overrides the model).")
+@click.option(
+    "--complaint/--not-complaint",
+    "is_complaint",
+    default=None,
+    help="Whether the mention is a complaint (a person's word overrides the model).",
+)
 @click.option("--urgency", type=click.Choice([u.value for u in Urgency]), default=None)
 @click.option("--category", default=None, help="Category name from the taxonomy (or 'other').")
 @click.option("--note", default=None, help="Why, for the next person.")
 @click.pass_obj
-def label_command(app: App, mention_id: str, is_complaint: bool | None, urgency: str | None,
-                  category: str | None, note: str | None) -> None:
+def label_command(
+    app: App, mention_id: str, is_complaint: bool | None, urgency: str | None, category: str | None, note: str | None
+) -> None:
     """Store a human label for a mention (ID is platform:id, or a bare id if unique)."""
     from monitor.review import LabelChange, apply_label, check_label, label_summary
     from monitor.storage.repository import find_mention, mention_ref
