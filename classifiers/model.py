@@ -2,9 +2,13 @@
 
 manifest.json holds the format name and version, the model version, the
 feature settings, the calibration and the class names, plus the SHA-256 of
-weights.npz; weights.npz holds plain numeric arrays only and is read with
-`allow_pickle=False`. Anything missing, corrupt or of another format version
-raises `ModelError` with a one-line message.
+weights.npz and the SHA-256 of the manifest itself (`manifest_sha256`, over
+its canonical JSON without that key): everything that changes a verdict
+(weights, thresholds, calibration, class names, feature settings) is covered,
+so a hand-edited threshold or swapped category classes are refused like a
+corrupt weights file. weights.npz holds plain numeric arrays only and is read
+with `allow_pickle=False`. Anything missing, corrupt, edited or of another
+format version raises `ModelError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.features import FeatureSpec
+from monitor.errors import MonitorError
 
 FORMAT_NAME = "complaint-monitor-model"
 FORMAT_VERSION = 1
@@ -27,7 +32,7 @@ WEIGHTS = "weights.npz"
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parent / "model"
 
 
-class ModelError(ValueError):
+class ModelError(MonitorError, ValueError):
     """A model directory that cannot be used (missing, corrupt, or another format version)."""
 
 
@@ -75,6 +80,16 @@ class ModelBundle:
 
 MULTICLASS_HEADS = ("severity", "category", "urgency")
 """Optional one-vs-rest heads, stored as `<name><k>_index/_value` arrays plus `<name>_intercept`."""
+
+
+MANIFEST_HASH = "manifest_sha256"
+
+
+def manifest_sha256(manifest: dict[str, Any]) -> str:
+    """The SHA-256 of a manifest's canonical JSON, without its own `manifest_sha256`."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _sparse(vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,6 +151,7 @@ def save_model(bundle: ModelBundle, directory: Path) -> None:
         "weights_sha256": hashlib.sha256(weights_path.read_bytes()).hexdigest(),
         "info": bundle.info,
     }
+    manifest[MANIFEST_HASH] = manifest_sha256(manifest)
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -172,17 +188,48 @@ def _multiclass_head(
     return LinearHead(coef, np.asarray(arrays[f"{name}_intercept"], dtype=np.float64).reshape(len(classes)), classes)
 
 
-def load_model(directory: Path) -> ModelBundle:
-    """Read and check a model directory; raises ModelError with a one-line reason."""
+def verify_model(directory: Path, allow_unsealed: bool = False) -> dict[str, Any]:
+    """Check a model directory's integrity without loading it (a few milliseconds): the format, the weights
+    against their SHA-256, the manifest against its own. Returns the manifest; ModelError with a one-line
+    reason when anything that changes a verdict is missing, corrupt or was edited.
+
+    `allow_unsealed`: accept a manifest written before manifests were sealed (only to compare with an old
+    release read from git; a model the product uses is always sealed)."""
     directory = Path(directory)
     manifest = _read_manifest(directory)
     weights_path = directory / WEIGHTS
     try:
-        payload = weights_path.read_bytes()
+        with weights_path.open("rb") as handle:
+            weights_sha = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         raise ModelError(f"cannot read model weights {weights_path}: {exc.strerror or exc}") from None
-    if hashlib.sha256(payload).hexdigest() != manifest.get("weights_sha256"):
+    if weights_sha != manifest.get("weights_sha256"):
         raise ModelError(f"model weights do not match the manifest (corrupt or replaced file): {weights_path}")
+    stated = manifest.get(MANIFEST_HASH)
+    if stated is None and allow_unsealed:
+        return manifest
+    if stated is None:
+        raise ModelError(
+            f"model manifest has no {MANIFEST_HASH} (written before manifests were sealed): retrain it with "
+            f"`complaint-monitor train`: {directory / MANIFEST}"
+        )
+    try:
+        actual = manifest_sha256(manifest)
+    except ValueError:  # NaN or an infinity in the manifest
+        actual = ""
+    if actual != stated:
+        raise ModelError(
+            f"model manifest was changed after training (thresholds, classes or settings no longer match its "
+            f"{MANIFEST_HASH}): {directory / MANIFEST}"
+        )
+    return manifest
+
+
+def load_model(directory: Path, allow_unsealed: bool = False) -> ModelBundle:
+    """Read and check a model directory; raises ModelError with a one-line reason."""
+    directory = Path(directory)
+    manifest = verify_model(directory, allow_unsealed)
+    weights_path = directory / WEIGHTS
     try:
         spec = FeatureSpec.from_dict(manifest["features"])
         size = spec.n_features

@@ -43,12 +43,16 @@ def previous_model(ref: str = OLD_REF) -> Path | None:
 def contenders(ref: str = OLD_REF) -> list[Contender]:
     """The previous release (if git has it), this model at 0.5, this model at its operating point."""
     from classifiers import load_classifier
+    from classifiers.classifier import Classifier
+    from classifiers.model import load_model
 
     out = []
     old = previous_model(ref)
     if old is not None:
         # the previous model with this release's rules (keywords, critical threshold factor)
-        out.append(Contender(f"previous model ({ref}) at 0.5", load_classifier(ClassifierSettings(model_dir=str(old)))))
+        # read from git: released before manifests were sealed
+        previous = Classifier(load_model(old, allow_unsealed=True), ClassifierSettings(model_dir=str(old)))
+        out.append(Contender(f"previous model ({ref}) at 0.5", previous))
     out.append(Contender("this model at 0.5", load_classifier(ClassifierSettings(complaint_threshold=0.5))))
     out.append(Contender("this model, shipped thresholds", load_classifier(ClassifierSettings())))
     return out

@@ -20,10 +20,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from monitor.errors import MonitorError
 from monitor.models import Mention
 
 
-class ConnectorError(Exception):
+class ConnectorError(MonitorError):
     """A connector could not do its job this time; the others keep running."""
 
 
@@ -106,6 +107,13 @@ class Connector(ABC):
         value = self.env.get(variable, "")
         if not value:
             raise ConnectorAuthError(f"connector '{self.name}': environment variable {variable} ({what}) is not set")
+        from monitor import secrets
+
+        secrets.register(value)  # masked in every log line, error and stored error from now on
+        for other in self.__dict__.setdefault("_credentials", []):
+            secrets.register_pair(other, value)
+            secrets.register_pair(value, other)
+        self.__dict__["_credentials"].append(value)
         return value
 
     @abstractmethod

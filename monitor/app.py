@@ -38,7 +38,14 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(self.config_path)
+        settings = load_settings(self.config_path)
+        from monitor import secrets
+
+        # masked from here on in every log line, error and stored error (monitor.secrets)
+        secrets.register_configured(
+            settings.model_dump(), os.environ, [settings.database_url(self.db_override)], settings.alerts.urls
+        )
+        return settings
 
     @property
     def database_url(self) -> str:
@@ -51,6 +58,14 @@ class App:
 
             self._database = open_database(self.database_url)
         return self._database
+
+    def check_model(self) -> None:
+        """Refuse, with one line (ModelError), a configured model that is missing, corrupt or edited: before
+        anything is stored, not as a failure per mention. Checks its integrity without loading it."""
+        from classifiers import model_directory
+        from classifiers.model import verify_model
+
+        verify_model(model_directory(self.settings.classifier, self.settings.base_dir))
 
     @cached_property
     def classifier(self) -> MentionClassifier:
@@ -96,6 +111,8 @@ class App:
             drafter,  # type: ignore[arg-type]
             terms=terms,
             ahead=(lambda: Ahead(config_path)) if (os.cpu_count() or 1) > 1 else None,
+            max_future=self.settings.ingest.max_future,
+            clamp_future=self.settings.ingest.future == "clamp",
         )
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """The `complaint-monitor` command line. This contract is public: extend it, never rename or drop.
 
 Each group of commands lives in its own module under `monitor.commands` and
-registers itself here; a command raises `UserError` (or one of the known
-errors below) for anything the user can fix, which prints one line on stderr.
+registers itself here; a command raises a `MonitorError` (`UserError`, or the
+config's, database's, connector's or model's own) for anything the user can
+fix, which prints one line on stderr and exits 1.
 
 Every command module is imported for every run (`--help` lists them all), so
 they import their machinery (the app, the database, connectors, jinja2…) inside
@@ -20,18 +21,9 @@ from pathlib import Path
 
 import click
 
-from monitor.errors import EXIT_USAGE, UserError
+from monitor.errors import EXIT_USAGE, MonitorError, as_monitor_error, one_line
 
 COMMAND_MODULES = ("core", "mentions", "incidents", "digest", "models", "replies", "connectors", "status", "web")
-
-
-def known_errors() -> tuple[type[BaseException], ...]:
-    """The errors a user can fix. Imported only when an error is being handled: `--help` needs none of them."""
-    from connectors.base import ConnectorError
-    from monitor.config import ConfigError
-    from monitor.storage import StorageError
-
-    return (UserError, ConfigError, StorageError, ConnectorError)
 
 
 EXAMPLES = """\b
@@ -69,6 +61,9 @@ def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbos
     progress.set_quiet(quiet)
     level = logging.ERROR if quiet else logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from monitor.secrets import install_log_filter
+
+    install_log_filter()  # configured secrets never reach a log line, whoever logs it
     from monitor.app import App  # here, not at the top: `--help` needs neither the config nor the database
 
     app = App(config_path=config_path, db_override=db_url)
@@ -99,8 +94,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("complaint-monitor: interrupted", err=True)
         return 130
-    except known_errors() as exc:  # evaluated only when an exception gets this far
-        click.echo(f"complaint-monitor: error: {exc}", err=True)
-        return getattr(exc, "exit_code", EXIT_USAGE)  # a config, storage or connector error: EXIT_USAGE
+    except MonitorError as exc:
+        return _fail(exc)
+    except Exception as exc:
+        error = as_monitor_error(exc)  # a database that refuses to write, a file that cannot be written
+        if error is None:
+            raise  # a bug: its traceback is what a report needs
+        return _fail(error)
     # ctx.exit(n) in a command comes back here as the return value
     return code if isinstance(code, int) else 0
+
+
+def _fail(error: MonitorError) -> int:
+    """The one line a user reads for an error they can fix; its exit code (see `monitor.errors`)."""
+    from monitor.secrets import mask
+
+    click.echo(f"complaint-monitor: error: {mask(one_line(str(error)))}", err=True)
+    return getattr(error, "exit_code", EXIT_USAGE)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from classifiers.settings import ClassifierSettings
 from connectors.base import BrandFilter
 from monitor.durations import Duration
+from monitor.errors import MonitorError
 from monitor.incidents.brief.settings import BriefSettings
 from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.replies.settings import ReplySettings
@@ -25,7 +26,7 @@ DEFAULT_CONFIG_NAME = "config.yaml"
 DB_ENV_VAR = "MONITOR_DB"
 
 
-class ConfigError(Exception):
+class ConfigError(MonitorError):
     """The configuration cannot be used; the message says where and why."""
 
 
@@ -34,6 +35,26 @@ class StorageSettings(BaseModel):
 
     url: str = "sqlite:///complaint-monitor.db"
     """Any SQLAlchemy URL. A relative SQLite path is relative to the config file."""
+
+
+class IngestSettings(BaseModel):
+    """What the pipeline takes in, from any channel or file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_future: Duration = timedelta(hours=1)
+    """How far ahead of the clock a mention's created_at may be (clock skew). One further ahead is a broken
+    clock: it would become the stream's "now" and age every other complaint."""
+    future: str = "reject"
+    """What happens to a mention dated further ahead: `reject` (reported with the reason) or `clamp` (stored at
+    the time it came in, the claimed time kept under `created_at_claimed`)."""
+
+    @field_validator("future")
+    @classmethod
+    def _known_action(cls, value: str) -> str:
+        if value not in ("reject", "clamp"):
+            raise ValueError("must be reject or clamp")
+        return value
 
 
 class BrandSettings(BaseModel):
@@ -135,6 +156,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     brand: BrandSettings = Field(default_factory=BrandSettings)
     connectors: list[ConnectorSettings] = Field(default_factory=list)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
@@ -166,7 +188,14 @@ class Settings(BaseModel):
         """--db, then $MONITOR_DB, then storage.url; relative SQLite paths anchored at the config folder."""
         url = override or os.environ.get(DB_ENV_VAR) or self.storage.url
         prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://" and ":memory:" not in url:
+        uri_filename = url.startswith(prefix + "file:")  # sqlite:///file:PATH?mode=ro&uri=true: SQLite reads it
+        if (
+            url.startswith(prefix)
+            and not url.startswith(prefix + "/")
+            and url != "sqlite://"
+            and ":memory:" not in url
+            and not uri_filename
+        ):
             if override or os.environ.get(DB_ENV_VAR):
                 return prefix + str(Path(url[len(prefix) :]).resolve())
             return prefix + str(self.resolve(url[len(prefix) :]).resolve())

@@ -272,6 +272,7 @@ class Daemon:
         if not entries:
             raise UserError("no enabled connector in the config (see the connectors: section)")
         database = self.app.database  # fail fast on a bad database, before scheduling
+        self.app.check_model()  # and on a missing, corrupt or edited model: one line and exit 1, not a log per poll
         try:
             digest_trigger = parse_schedule(settings.digest.schedule, settings.digest.timezone)
         except (ValueError, LookupError) as exc:

@@ -10,14 +10,16 @@ given, so a replayed stream yields the same digest.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from monitor import escaping
 from monitor.config import Settings
 from monitor.incidents.visibility import shown, text_incident
 from monitor.models import Status, Urgency
@@ -156,7 +158,9 @@ def _urgency_key(item: DigestMention) -> tuple[int, float]:
 def build_digest(
     session: Session, settings: Settings, since: datetime | None = None, as_of: datetime | None = None
 ) -> Digest:
-    as_of = as_of or newest_mention_time(session) or now_utc()
+    newest = newest_mention_time(session, settings.ingest.max_future)
+    as_of = as_of or newest or now_utc()
+    historical = newest is not None and as_of < newest
     if since is None:
         since = as_of - settings.digest.lookback
     open_states = [s.value for s in Status if s.is_open]
@@ -167,6 +171,7 @@ def build_digest(
             select(IncidentMemberRow.mention_pk, IncidentMemberRow.incident_id)
             .join(IncidentRow, IncidentRow.id == IncidentMemberRow.incident_id)
             .where(IncidentRow.merged_into.is_(None), text_incident())
+            .where(func.coalesce(IncidentRow.raised_at, IncidentRow.first_seen) <= as_of)
         )
     }
 
@@ -191,7 +196,7 @@ def build_digest(
         key=lambda i: (i.created_at, i.ref),
     )
 
-    incidents = _incidents(session, settings, since, as_of, {i.ref: i for i in items})
+    incidents = _incidents(session, settings, since, as_of, {i.ref: i for i in items}, historical)
 
     mentions_in_window = len(
         session.scalars(
@@ -216,17 +221,24 @@ def build_digest(
 
 
 def _incidents(
-    session: Session, settings: Settings, since: datetime, as_of: datetime, flagged: dict[str, DigestMention]
+    session: Session,
+    settings: Settings,
+    since: datetime,
+    as_of: datetime,
+    flagged: dict[str, DigestMention],
+    historical: bool = False,
 ) -> list[DigestIncident]:
     from monitor.incidents.brief.build import BriefMention
     from monitor.incidents.brief.read import brief_context
     from monitor.incidents.brief.text import headline
 
     briefs = brief_context(settings)
+    # The world as it was at `as_of`: incidents raised by then, their reports up to then, their status then.
     rows = session.scalars(
         select(IncidentRow).where(
             shown(),
             IncidentRow.merged_into.is_(None),
+            func.coalesce(IncidentRow.raised_at, IncidentRow.first_seen) <= as_of,
             (IncidentRow.status.in_(OPEN_INCIDENT_STATES)) | (IncidentRow.last_seen >= since),
         )
     ).all()
@@ -235,7 +247,7 @@ def _incidents(
         for inc_id, mention in session.execute(
             select(IncidentMemberRow.incident_id, MentionRow)
             .join(MentionRow, MentionRow.pk == IncidentMemberRow.mention_pk)
-            .where(IncidentMemberRow.incident_id.in_([r.id for r in rows]))
+            .where(IncidentMemberRow.incident_id.in_([r.id for r in rows]), MentionRow.created_at <= as_of)
         ):
             members[inc_id].append(mention)
     result = []
@@ -244,6 +256,11 @@ def _incidents(
         if not mentions:
             continue
         first, last = mentions[0].created_at, mentions[-1].created_at
+        status = row.status
+        if historical:
+            status = status_then(row, last, len({(m.platform, m.author.lower()) for m in mentions}), as_of, settings)
+        if status not in OPEN_INCIDENT_STATES and last < since:
+            continue
         hours = max((last - first).total_seconds() / 3600, 1.0)
         examples = [flagged[mention_ref(m)] for m in mentions if mention_ref(m) in flagged][:EXAMPLES_PER_INCIDENT]
         brief = briefs.build(
@@ -268,7 +285,7 @@ def _incidents(
                 id=row.id,
                 title=headline((row.summary or {}).get("kind", "text"), row.title, f"{brief.title} — {row.category}"),
                 category=row.category,
-                status=row.status,
+                status=status,
                 urgency=row.urgency,
                 size=len(mentions),
                 authors=len({(m.platform, m.author.lower()) for m in mentions}),
@@ -296,6 +313,16 @@ def _incidents(
         )
     result.sort(key=lambda i: (-Urgency(i.urgency).rank, -i.size, i.id))
     return result
+
+
+def status_then(row: IncidentRow, last: datetime, authors: int, as_of: datetime, settings: Settings) -> str:
+    """An incident's status at `as_of` (its stored status is today's): open while its last report up to then is
+    less than `incidents.resolve_after` old; a status set by hand stays as it is."""
+    if row.status not in ("resolved", *OPEN_INCIDENT_STATES):
+        return row.status
+    if last + settings.incidents.resolve_after <= as_of:
+        return "resolved"
+    return "active" if authors >= settings.incidents.active_authors else "emerging"
 
 
 def fact_summary(brief: Brief) -> list[str]:
@@ -332,13 +359,14 @@ def _when(dt: datetime | None) -> str:
 
 
 def _md(text: str | None) -> str:
-    """User text made inert in Markdown: no HTML, links, emphasis or headings sneak through."""
-    if not text:
-        return ""
-    out = " ".join(text.split())
-    for ch in "\\`*_{}[]()<>#+!|~":
-        out = out.replace(ch, "\\" + ch)
-    return out
+    """User text made inert in Markdown: no HTML, links, emphasis, headings or control characters."""
+    return escaping.markdown(text or "")
+
+
+def _md_url(url: str | None) -> str | None:
+    """An http(s) link target for Markdown that cannot break out of the link (None for anything else)."""
+    target = escaping.markdown_url(url)
+    return escaping.MarkdownText(target) if target else None
 
 
 def _one_line(text: str | None, limit: int = 0) -> str:
@@ -355,21 +383,32 @@ def _safe_url(url: str | None) -> str | None:
     return None
 
 
-def _environment(autoescape: bool) -> Environment:
+def _finalize(fmt: str) -> Callable[[Any], Any]:
+    """What every value printed into a template goes through: HTML is autoescaped; in Markdown every value
+    is made inert (unless a filter already did); in text, control characters and line breaks are removed."""
+    if fmt == "md":
+        return lambda value: value if not isinstance(value, str) else escaping.markdown(value)
+    if fmt == "text":
+        return lambda value: value if not isinstance(value, str) else escaping.plain(value)
+    return lambda value: value
+
+
+def _environment(fmt: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(["html.j2"]) if autoescape else False,
+        autoescape=select_autoescape(["html.j2"]) if fmt == "html" else False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize(fmt),
     )
-    env.filters.update(age=_age, when=_when, md=_md, one_line=_one_line, safe_url=_safe_url)
+    env.filters.update(age=_age, when=_when, md=_md, md_url=_md_url, one_line=_one_line, safe_url=_safe_url)
     return env
 
 
 def render_digest(digest: Digest, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown digest format {fmt!r} (use html, md or text)")
-    env = _environment(autoescape=fmt == "html")
+    env = _environment(fmt)
     return env.get_template(FORMATS[fmt]).render(d=digest)

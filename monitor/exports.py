@@ -11,6 +11,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.escaping import formula_cell
 from monitor.incidents.visibility import text_incident
 from monitor.storage.repository import iso
 from monitor.storage.schema import ClassificationRow, IncidentMemberRow, IncidentRow, MentionRow, ReplyDraftRow
@@ -104,9 +105,12 @@ def _csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (int, float)):
+        return value  # a number is never a formula
     text = str(value)
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    if text and text[0] in "=+-@\t\r":
+    # A cell that would run as a formula in a spreadsheet (= + - @, after whitespace or a line break, or in
+    # full-width form) is kept as text.
+    if formula_cell(text):
         return "'" + text
     return text
 

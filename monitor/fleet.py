@@ -195,15 +195,17 @@ def holder_of(database: Database, connector: str) -> str | None:
 
 def record_poll(database: Database, connector: str, holder: str, outcome: str, summary: str, error: str | None) -> None:
     """How the last poll went, for `status`. An error stays listed (with its time) after later good polls."""
+    from monitor.secrets import mask
+
     at = now_utc()
     values: dict[str, Any] = {
         "last_poll_at": at,
         "last_poll_by": holder,
         "last_outcome": outcome,
-        "last_summary": summary[:ERROR_TEXT],
+        "last_summary": mask(summary)[:ERROR_TEXT],
     }
     if error is not None:
-        values.update(last_error=error[:ERROR_TEXT], last_error_at=at)
+        values.update(last_error=mask(error)[:ERROR_TEXT], last_error_at=at)
     with database.engine.begin() as connection:
         stmt = _insert(connection, LEASES).values(connector=connector, **values)
         connection.execute(stmt.on_conflict_do_update(index_elements=["connector"], set_=values))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.charts import URGENCY_COLOURS, Bar, bar_list, stacked_columns
@@ -99,4 +99,6 @@ def build_overview(session: Session, digest: DigestSettings, now: datetime, hour
 
 
 def stream_now(session: Session) -> datetime | None:
-    return session.scalar(select(func.max(MentionRow.created_at)))
+    from monitor.storage.repository import newest_mention_time
+
+    return newest_mention_time(session)

@@ -18,13 +18,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from monitor.incidents.visibility import open_incident_of
-from monitor.mention_io import LineError
+from monitor.mention_io import LineError, TimeLimits
 from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency
 from monitor.prepare import (
     DRAFT_COLUMNS,
@@ -76,9 +77,12 @@ class IngestReport:
     """True when a stop was asked for before every batch was stored (the rest was not taken in)."""
     newest: datetime | None = None
     """The newest mention received (its own timestamp): how far behind the channel is, for the logs."""
+    notes: list[str] = field(default_factory=list)
+    """What was changed on the way in, one line each (a text cut to MAX_TEXT_CHARS)."""
 
     def merge(self, other: IngestReport) -> None:
         self.stopped = self.stopped or other.stopped
+        self.notes.extend(other.notes)
         if other.newest is not None and (self.newest is None or other.newest > self.newest):
             self.newest = other.newest
         self.received += other.received
@@ -89,8 +93,9 @@ class IngestReport:
         self.incidents_changed |= other.incidents_changed
 
     def summary(self) -> str:
+        cut = f", {len(self.notes)} texts cut" if self.notes else ""
         return (
-            f"{self.new} new, {self.duplicates} duplicates, {len(self.rejected)} rejected; "
+            f"{self.new} new, {self.duplicates} duplicates, {len(self.rejected)} rejected{cut}; "
             f"{self.complaints} complaints flagged, {len(self.incidents_changed)} incidents updated"
         )
 
@@ -128,8 +133,13 @@ class Pipeline:
         *,
         terms: TextTerms | None = None,
         ahead: Callable[[], Ahead] | None = None,
+        max_future: timedelta | None = timedelta(hours=1),
+        clamp_future: bool = False,
     ) -> None:
         self.database = database
+        self.max_future = max_future
+        """A mention dated further ahead of the clock than this is rejected (or clamped); None: no limit."""
+        self.clamp_future = clamp_future
         self.classifier = classifier
         self.incidents = incidents
         self.replies = replies
@@ -147,8 +157,14 @@ class Pipeline:
         A long stream (more than AHEAD_AFTER batches) is prepared one batch ahead in a second process.
         """
         dialect = self.database.engine.dialect.name
-        jobs = (Job(source, dialect, mentions=batch) for batch in _batches(mentions))
+        jobs = (Job(source, dialect, mentions=batch, limits=self._limits()) for batch in _batches(mentions))
         return self._run(jobs, source)
+
+    def _limits(self) -> TimeLimits | None:
+        """The clock as each batch is read: a mention dated beyond it plus `max_future` is not taken in."""
+        if self.max_future is None:
+            return None
+        return TimeLimits(now_utc(), self.max_future, self.clamp_future)
 
     def process_lines(
         self,
@@ -162,7 +178,9 @@ class Pipeline:
         `stored(n)` is called after each batch is stored, with its number of lines (for a progress display)."""
         dialect = self.database.engine.dialect.name
         jobs = (
-            Job(source, dialect, lines=chunk, first_line=first, default_platform=default_platform)
+            Job(
+                source, dialect, lines=chunk, first_line=first, default_platform=default_platform, limits=self._limits()
+            )
             for first, chunk in _line_batches(lines)
         )
         return self._run(jobs, source, errors, stored)
@@ -181,7 +199,9 @@ class Pipeline:
         def store(job: Job, batch: PreparedBatch) -> None:
             if errors is not None:
                 errors.extend(batch.errors)
-            report.merge(self._process_batch(batch, source))
+            report.rejected.extend(batch.rejected)
+            report.notes.extend(batch.notes)
+            report.merge(self._store(batch, source))
             if stored is not None:
                 stored(len(job.lines) if job.lines is not None else len(job.mentions or ()))
 
@@ -238,6 +258,28 @@ class Pipeline:
         if self._ahead is not None:
             self._ahead.close()
             self._ahead = None
+
+    def _store(self, batch: PreparedBatch, source: str) -> IngestReport:
+        """`_process_batch`; when the database refuses a value in it, each mention on its own, so only the
+        one it refuses is left out (and reported). A database that is down or read-only is not a bad value:
+        that error goes up."""
+        try:
+            return self._process_batch(batch, source)
+        except (StatementError, ValueError, OverflowError) as exc:
+            if not _refused_value(exc):
+                raise
+            if len(batch.mentions) == 1:
+                mention = batch.mentions[0]
+                report = IngestReport(received=1)
+                report.rejected.append(f"{mention.platform}:{mention.id}: not stored: {_first_line(exc)}")
+                return report
+            log.warning(
+                "the database refused a batch of %d (%s); storing it one by one", len(batch.mentions), _first_line(exc)
+            )
+        report = IngestReport()
+        for mention, ready in zip(batch.mentions, batch.prepared, strict=True):
+            report.merge(self._store(PreparedBatch([mention], [ready]), source))
+        return report
 
     def _process_batch(self, batch: PreparedBatch, source: str) -> IngestReport:
         mentions, prepared = batch.mentions, batch.prepared
@@ -475,6 +517,22 @@ class Pipeline:
 
 INCIDENT_REASON = "part of an incident → at least "
 """How a verdict's reasons say its urgency was raised by its incident."""
+
+
+def _refused_value(exc: BaseException) -> bool:
+    """Whether the database (or the conversion before it) refused a value, rather than being unusable."""
+    if isinstance(exc, (DataError, IntegrityError)):
+        return True
+    if isinstance(exc, StatementError):
+        return isinstance(exc.orig, (ValueError, OverflowError, TypeError)) and not isinstance(exc, DBAPIError)
+    return isinstance(exc, (ValueError, OverflowError))
+
+
+def _first_line(exc: BaseException) -> str:
+    """A database error's own first line (without SQLAlchemy's statement and parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return (text[0] if text else type(orig).__name__)[:300]
 
 
 def _line_batches(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:

@@ -20,15 +20,17 @@ import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from monitor.errors import MonitorError
 from monitor.incidents.text import TextFeatures, features
 from monitor.incidents.visibility import OPEN_STATUSES as OPEN_INCIDENT_STATUSES
-from monitor.mention_io import LineError, read_mentions
-from monitor.models import Classification, IncidentContext, Mention, ReplyDraft
+from monitor.mention_io import LineError, TimeLimits, admit, read_mentions
+from monitor.models import Classification, IncidentContext, Mention, MentionError, ReplyDraft
+from monitor.secrets import mask, mask_value
 from monitor.stages import MentionClassifier, ReplyDrafter
 from monitor.storage.bulk import converted, sqlite_dialect
 from monitor.storage.repository import mention_rows_for_sqlite
@@ -67,9 +69,13 @@ class PreparedBatch:
     prepared: list[Prepared]
     errors: list[LineError] = field(default_factory=list)
     rows: tuple[list[str], list[tuple]] | None = None
+    rejected: list[str] = field(default_factory=list)
+    """Mentions handed over as such (not lines) that were refused: `platform:id: reason`."""
+    notes: list[str] = field(default_factory=list)
+    """What was changed on the way in (a text cut to MAX_TEXT_CHARS): `line N: …` or `platform:id: …`."""
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return (self.__class__, (self.mentions, self.prepared, self.errors, self.rows))
+        return (self.__class__, (self.mentions, self.prepared, self.errors, self.rows, self.rejected, self.notes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,8 @@ class Job:
     lines: list[str] | None = None
     first_line: int = 1
     default_platform: str = "file"
+    limits: TimeLimits | None = None
+    """How far ahead of the clock a mention may be (`ingest` in the config)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +114,21 @@ class Preparer:
 
     def run(self, job: Job) -> PreparedBatch:
         errors: list[LineError] = []
+        rejected: list[str] = []
+        notes: list[str] = []
         if job.lines is not None:
-            mentions = list(read_mentions(job.lines, job.default_platform, errors, job.first_line))
+            cut: list[LineError] = []
+            mentions = list(read_mentions(job.lines, job.default_platform, errors, job.first_line, job.limits, cut))
+            notes.extend(str(note) for note in cut)
         else:
-            mentions = list(job.mentions or [])
+            mentions = admitted(job.mentions or [], job.limits, rejected, notes)
         prepared = self.prepare(mentions)
         rows = None
         if job.dialect == "sqlite":
             flagged = {m.key for m, ready in zip(mentions, prepared, strict=True) if ready.is_complaint}
             rows = mention_rows_for_sqlite(mentions, job.source, flagged)
             _convert_rows(prepared)
-        return PreparedBatch(mentions, prepared, errors, rows)
+        return PreparedBatch(mentions, prepared, errors, rows, rejected, notes)
 
     def prepare(self, mentions: Sequence[Mention]) -> list[Prepared]:
         out = [Prepared(verdict) for verdict in self._classify(mentions)]
@@ -132,6 +144,8 @@ class Preparer:
     def _classify(self, mentions: Sequence[Mention]) -> list[Classification | None]:
         try:
             return list(self.classifier.classify(mentions))
+        except MonitorError:
+            raise  # the model itself cannot be used: no mention would get a verdict, so none is stored
         except Exception:  # noqa: BLE001 - retry singly so one bad mention cannot sink the batch
             log.exception("classifier failed on a batch of %d; retrying one by one", len(mentions))
         verdicts: list[Classification | None] = []
@@ -142,6 +156,39 @@ class Preparer:
                 log.warning("classifier failed on %s:%s: %s", mention.platform, mention.id, exc)
                 verdicts.append(None)
         return verdicts
+
+
+def admitted(
+    mentions: Sequence[Mention], limits: TimeLimits | None, rejected: list[str], notes: list[str]
+) -> list[Mention]:
+    """The mentions the pipeline takes in (see `mention_io.admit`); the others are named in `rejected`."""
+    out = []
+    for mention in mentions:
+        mention = masked(mention)
+        try:
+            kept, note = admit(mention, limits)
+        except MentionError as exc:
+            rejected.append(f"{mention.platform}:{mention.id}: {exc}")
+            continue
+        if note is not None:
+            notes.append(f"{mention.platform}:{mention.id}: {note}")
+        out.append(kept)
+    return out
+
+
+def masked(mention: Mention) -> Mention:
+    """A channel's mention without any configured secret in it (a hostile server may echo one into a post)."""
+    fields = (mention.text, mention.author, mention.url or "", mention.in_reply_to or "")
+    if all(mask(value) == value for value in fields) and mask_value(mention.raw) == mention.raw:
+        return mention
+    return replace(
+        mention,
+        text=mask(mention.text),
+        author=mask(mention.author),
+        url=mask(mention.url) if mention.url else mention.url,
+        in_reply_to=mask(mention.in_reply_to) if mention.in_reply_to else mention.in_reply_to,
+        raw=mask_value(mention.raw),
+    )
 
 
 VERDICT_COLUMNS = (
@@ -231,14 +278,19 @@ def _preparer_for(config_path: str | None) -> Preparer:
 
 def serve(config_path: str | None, incoming: BinaryIO, outgoing: BinaryIO) -> None:
     """The second process: read batches of mentions (pickled), write what was prepared for each, in order."""
-    preparer = _preparer_for(config_path)
+    preparer: Preparer | None = None
+    failed = ""
+    try:
+        preparer = _preparer_for(config_path)
+    except Exception as exc:  # noqa: BLE001 - said for every batch: the pipeline prepares them itself
+        failed = f"{type(exc).__name__}: {exc}"
     while True:
         try:
             job = pickle.load(incoming)
         except EOFError:
             return
         try:
-            answer: object = preparer.run(job)
+            answer: object = preparer.run(job) if preparer is not None else failed
         except Exception as exc:  # noqa: BLE001 - reported to the pipeline, which prepares that batch itself
             answer = f"{type(exc).__name__}: {exc}"
         pickle.dump(answer, outgoing, protocol=pickle.HIGHEST_PROTOCOL)

@@ -28,6 +28,7 @@ from connectors.brand_query import is_excluded
 from monitor.config import ConnectorSettings, Settings
 from monitor.models import Mention
 from monitor.pipeline import IngestReport, Pipeline
+from monitor.secrets import mask
 from monitor.storage import Database
 from monitor.storage.repository import load_cursor, save_cursor
 
@@ -44,6 +45,12 @@ class PollResult:
     message: str = ""
     report: IngestReport = field(default_factory=IngestReport)
     skipped: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # printed, logged and stored for `status`: a server's echo of a request never carries a secret out
+        self.message = mask(self.message)
+        self.skipped = [mask(item) for item in self.skipped]
+        self.report.rejected[:] = [mask(item) for item in self.report.rejected]
 
     @property
     def ok(self) -> bool:

@@ -111,3 +111,26 @@ def store_quiet_history(database, before, hours: int = 12, category: str = "othe
                     category=category,
                 )
             )
+
+
+@pytest.fixture
+def fast_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI as it is, but a model is read once per test rather than once per command (its integrity is
+    still checked every time)."""
+    import classifiers
+    from classifiers.model import verify_model
+    from classifiers.settings import ClassifierSettings
+
+    load = classifiers.load_classifier
+    loaded: dict[tuple[str, str], object] = {}
+
+    def cached(settings: ClassifierSettings | None = None, base_dir: Path | None = None) -> object:
+        settings = settings or ClassifierSettings()
+        directory = classifiers.model_directory(settings, base_dir)
+        verify_model(directory)
+        key = (str(directory), settings.model_dump_json())
+        if key not in loaded:
+            loaded[key] = load(settings, base_dir)
+        return loaded[key]
+
+    monkeypatch.setattr(classifiers, "load_classifier", cached)

@@ -28,7 +28,9 @@ class CheckResult:
         return self.outcome == "ok"
 
     def line(self) -> str:
-        return (
+        from monitor.secrets import mask
+
+        return mask(
             f"{self.name} ({self.type}): {self.message}"
             if self.ok
             else f"{self.name} ({self.type}): {self.outcome}: {self.message}"

@@ -24,16 +24,17 @@ def init_command(app: App, force: bool) -> None:
     from monitor.defaults import default_config_text
 
     target = app.config_path or Path(DEFAULT_CONFIG_NAME)
-    if target.exists() and not force:
-        click.echo(f"{target} exists; keeping it (use --force to overwrite)", err=True)
-    else:
+    keep = target.exists() and not force
+    if not keep:
         if not target.parent.exists():
             raise UserError(f"folder does not exist: {target.parent}")
         target.write_text(default_config_text(target.resolve().parent), encoding="utf-8")
         click.echo(f"wrote {target}")
     app.config_path = target
     app.__dict__.pop("settings", None)
-    app.database  # noqa: B018 - opening it creates and migrates it
+    app.database  # noqa: B018 - opening it creates and migrates it (an error is the one line said)
+    if keep:
+        click.echo(f"{target} exists; keeping it (use --force to overwrite)", err=True)
     click.echo(f"database ready: {app.database.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -45,6 +46,7 @@ def import_command(app: App, source: str, platform: str) -> None:
     """Ingest a mention JSONL file (or - for stdin) through the whole pipeline."""
     from monitor import progress
 
+    app.check_model()
     errors: list[LineError] = []
     if source == "-":
         with progress.counting("import", "mentions") as stored:
@@ -63,8 +65,11 @@ def import_command(app: App, source: str, platform: str) -> None:
         click.echo(f"rejected {error}", err=True)
     for reason in report.rejected:
         click.echo(f"rejected {reason}", err=True)
+    for note in report.notes:
+        click.echo(f"cut {note}", err=True)
+    cut = f", {len(report.notes)} {'text' if len(report.notes) == 1 else 'texts'} cut" if report.notes else ""
     click.echo(
-        f"{report.new} new, {report.duplicates} duplicates, {len(errors) + len(report.rejected)} rejected "
+        f"{report.new} new, {report.duplicates} duplicates, {len(errors) + len(report.rejected)} rejected{cut} "
         f"({report.complaints} complaints flagged, {len(report.incidents_changed)} incidents updated)"
     )
 
@@ -85,6 +90,7 @@ def run_command(app: App, once: bool) -> None:
     entries = enabled_connectors(app.settings)
     if not entries:
         raise UserError("no enabled connector in the config (see the connectors: section)")
+    app.check_model()
     failures = 0
     poller = f"{new_holder_id()} (run --once)"
     for entry in entries:
@@ -95,6 +101,8 @@ def run_command(app: App, once: bool) -> None:
             click.echo(f"  skipped {item}", err=True)
         for reason in result.report.rejected:
             click.echo(f"  rejected {reason}", err=True)
+        for note in result.report.notes:
+            click.echo(f"  cut {note}", err=True)
         failures += 0 if result.ok else 1
     if failures:
         # What was fetched is stored; the exit code (1) tells cron and scripts that channels failed.

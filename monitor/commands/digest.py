@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 @click.option(
     "--since", default=None, help="ISO date/time or a duration back from the newest mention (default: digest.lookback)."
 )
-@click.option("--as-of", "as_of", default=None, help="Judge ages at this time instead of the newest mention's.")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="The digest as it was at this time: incidents, reports and ages then (default: the newest mention).",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here instead of stdout."
 )
@@ -34,7 +39,7 @@ def digest_command(app: App, fmt: str | None, since: str | None, as_of: str | No
 
     fmt = fmt or app.settings.digest.format
     with app.database.session() as session:
-        newest = newest_mention_time(session) or now_utc()
+        newest = newest_mention_time(session, app.settings.ingest.max_future) or now_utc()
         as_of_dt = since_option(as_of, lambda: newest)
         anchor = as_of_dt or newest
         digest = build_digest(session, app.settings, since=since_option(since, lambda: anchor), as_of=as_of_dt)

@@ -64,7 +64,8 @@ def set_mention_status(app: App, mention_id: str, status: str, note: str | None)
         row = find_mention(session, mention_id)
         old = row.status or "(not flagged)"
         change_status(session, row, Status(status), note=note)
-        click.echo(f"{row.platform}:{row.external_id}: {old} → {status}")
+        ref = f"{row.platform}:{row.external_id}"
+    click.echo(f"{ref}: {old} → {status}")  # once it is committed, never before
 
 
 def register(cli: click.Group) -> None:

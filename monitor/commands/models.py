@@ -357,6 +357,7 @@ def _evaluate_stream(app: App, on_labels: bool, on_prior: bool, limit: int) -> N
         bundle_info = load_model(model_directory(settings, base_dir))
     except ModelError as exc:
         raise UserError(str(exc)) from None
+    app.database  # noqa: B018 - a database that cannot be opened is the one line said, before any result
     click.echo(
         f"model {classifier.version}: thresholds "
         + ", ".join(f"{head} {value:.3f}" for head, value in classifier.thresholds.items())

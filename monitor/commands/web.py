@@ -27,11 +27,12 @@ def serve_command(app: App, host: str | None, port: int | None) -> None:
     host = host or settings.host
     port = settings.port if port is None else port
     with app.database.session() as session:
-        if not list_users(session):
-            click.echo("no users yet: add one with `complaint-monitor users add NAME --role agent`", err=True)
+        no_users = not list_users(session)
+    web_app = create_app(app)  # an error here (a read-only database) is the one line said
+    if no_users:
+        click.echo("no users yet: add one with `complaint-monitor users add NAME --role agent`", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"listening on {host}: put a TLS reverse proxy in front (the inbox shows personal data)", err=True)
-    web_app = create_app(app)
     click.echo(f"review inbox on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
     uvicorn.run(web_app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=True)
 

@@ -46,7 +46,7 @@ from monitor.incidents.visibility import BURST_PREFIX, OPEN_STATUSES
 from monitor.models import IncidentContext, Urgency, size_bucket, utc
 from monitor.stages import IncidentOutcome, StoredComplaint
 from monitor.storage.bulk import insert_rows
-from monitor.storage.repository import labelled_category, labelled_is_complaint, with_verdict
+from monitor.storage.repository import labelled_category, labelled_is_complaint, newest_mention_time, with_verdict
 from monitor.storage.schema import (
     ClassificationRow,
     IncidentCheckpointRow,
@@ -369,7 +369,7 @@ class StoredIncidentAssigner:
                 or self._catch_up(session, live, {c.mention_pk for c in complaints}, reports[0].order_key)
             )
         )
-        newest = utc(session.scalar(select(func.max(MentionRow.created_at))) or reports[-1].created_at)
+        newest = utc(newest_mention_time(session) or reports[-1].created_at)
         writer = _Writer(self, session, newest, outcome)
         try:
             if fresh:

@@ -22,6 +22,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.errors import MonitorError
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
@@ -32,7 +34,7 @@ _REVISES = re.compile(r"^down_revision\s*(?::[^=\n]*)?=(.*)$", re.MULTILINE)
 _QUOTED = re.compile(r"""['"]([^'"]+)['"]""")
 
 
-class StorageError(Exception):
+class StorageError(MonitorError):
     """The database cannot be opened or migrated; the message says which and why."""
 
 
@@ -118,6 +120,8 @@ class Database:
             ) from None
         if self.engine.dialect.name == "sqlite":
             path = self.engine.url.database
+            if path and self.engine.url.query.get("uri") == "true" and path.startswith("file:"):
+                path = path[len("file:") :].split("?", 1)[0]  # a URI filename (file:PATH?mode=ro&uri=true)
             if path and path != ":memory:":
                 parent = Path(path).expanduser().resolve().parent
                 if not parent.exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
@@ -217,9 +217,17 @@ def save_cursor(session: Session, connector: str, cursor: dict[str, Any]) -> Non
         row.updated_at = now_utc()
 
 
-def newest_mention_time(session: Session) -> datetime | None:
-    """The stream's 'now': every time rule is judged against mention time, never the wall clock."""
-    return session.scalar(select(func.max(MentionRow.created_at)))
+DEFAULT_MAX_FUTURE = timedelta(hours=1)
+"""`ingest.max_future`'s default: how far ahead of the clock a mention may be dated."""
+
+
+def newest_mention_time(session: Session, max_future: timedelta = DEFAULT_MAX_FUTURE) -> datetime | None:
+    """The stream's 'now': every time rule is judged against mention time, never the wall clock.
+
+    A mention dated more than `max_future` ahead of the clock is a broken clock (stored before such mentions
+    were refused, or by another tool): it never becomes "now", or it would age every other complaint."""
+    latest = now_utc() + max_future
+    return session.scalar(select(func.max(MentionRow.created_at)).where(MentionRow.created_at <= latest))
 
 
 def labelled_is_complaint() -> ColumnElement[bool]:
