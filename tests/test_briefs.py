@@ -199,7 +199,8 @@ HOSTILE = [
     "[klik](javascript:alert(1)) OTP not arriving ![img](http://evil.example/p.png)",
     "# Fake heading\n| a | b |\n|---|---|\nOTP ga dateng",
     "1. fake list <img src=x onerror=alert(1)> OTP gak nyampe **bold** `code` <b>x</b> &lt;",
-    "- OTP nggak kekirim \u202eevil\u200b <a href='http://evil.example'>link</a>",
+    "- OTP nggak kekirim \u202eevil\u200b <a href='http://evil.example'>link</a> \x1b]0;pwned\x07\x1b[31mred\x9b2J"
+    " \u2066isolated\u2069",
 ]
 
 
@@ -243,6 +244,7 @@ def test_hostile_text_is_inert_in_the_markdown_brief() -> None:
     assert len(quotes) == 5 and any("<script>alert('x')</script>" in q for q in quotes)
     assert any("[klik](javascript:alert(1))" in q for q in quotes) and "\\" not in " ".join(quotes)
     assert "\u202e" not in html and "\u200b" not in html
+    assert "isolated" in html and not any(ch in html for ch in "\x1b\x07\x9b\u2066\u2069")  # escapes, isolates
 
 
 def test_markdown_export_of_the_sample_parses_into_one_brief_per_incident(cli, sample_db: str, exported) -> None:

@@ -181,3 +181,27 @@ def test_configured_secrets_are_env_values_the_db_password_and_alert_urls(cli, t
     assert result.code == 2 and "dbpw-SECRET-77" not in result.err
     masked = secrets.mask("hooktoken-Qa12-SECRET dbpw-SECRET-77 slack://TokA1234/TokB5678/TokC9012 mailpw-SECRET")
     assert "SECRET" not in masked and "TokB5678" not in masked
+
+
+def test_the_review_inbox_server_logs_mask_secrets_too(tmp_path: Path) -> None:
+    # `serve` runs uvicorn, whose loggers have handlers of their own (not the root logger's)
+    import io
+    import logging
+    import logging.config
+
+    from monitor.commands.web import _masked_log_config
+
+    secrets.register("inbox-SECRET-token-42")
+    logging.config.dictConfig(_masked_log_config())
+    try:
+        for name in ("uvicorn",):  # uvicorn.error logs through its handler
+            logger = logging.getLogger(name)
+            stream = io.StringIO()
+            handler = logger.handlers[0]
+            assert isinstance(handler, logging.StreamHandler)
+            handler.setStream(stream)
+            logger.warning("echo %s", "Authorization: Bearer inbox-SECRET-token-42")
+            assert stream.getvalue() and "inbox-SECRET-token-42" not in stream.getvalue(), name
+    finally:
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).handlers.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -34,7 +34,32 @@ def serve_command(app: App, host: str | None, port: int | None) -> None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"listening on {host}: put a TLS reverse proxy in front (the inbox shows personal data)", err=True)
     click.echo(f"review inbox on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
-    uvicorn.run(web_app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=True)
+    uvicorn.run(
+        web_app,
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=_masked_log_config(),
+        server_header=False,
+        proxy_headers=True,
+    )
+
+
+def _masked_log_config() -> dict[str, Any]:
+    """uvicorn's own logging setup, with configured secrets masked in its handlers too (they are not the root
+    logger's, which `cli` already masks)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["mask"] = {"()": "monitor.secrets.MaskingFilter"}
+    # not the access handler: its formatter needs the record's own args (method, path, status), which masking
+    # would fold into the message; those lines carry no configured value, and are off at the "warning" level
+    for name, handler in config.get("handlers", {}).items():
+        if name != "access":
+            handler["filters"] = [*handler.get("filters", []), "mask"]
+    return config
 
 
 @click.group("users")

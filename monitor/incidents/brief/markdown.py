@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from monitor.escaping import plain
 from monitor.incidents.brief.build import FACT_LABELS, safe_url
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
@@ -19,7 +20,7 @@ _INVISIBLE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u
 
 def inert(text: Any) -> str:
     """User text as literal Markdown, for the middle of a line: one line, markup characters escaped, <>& as entities."""
-    flat = " ".join(_INVISIBLE.sub("", str(text if text is not None else "")).split())
+    flat = " ".join(_INVISIBLE.sub("", plain(text)).split())  # C0/C1 controls and bidi overrides: `plain`
     return _SPECIAL.sub(r"\\\1", "".join(_ENTITIES.get(ch, ch) for ch in flat))
 
 
