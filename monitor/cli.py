@@ -74,6 +74,53 @@ def cli(ctx: click.Context, config_path: Path | None, db_url: str | None, verbos
 for _name in COMMAND_MODULES:
     importlib.import_module(f"monitor.commands.{_name}").register(cli)
 
+COMMAND_EXAMPLES = {
+    "init": "complaint-monitor init --force",
+    "import": "complaint-monitor import last_month.jsonl --platform x",
+    "run": "complaint-monitor run --once",
+    "status": "complaint-monitor status --format json",
+    "mentions export": "complaint-monitor mentions export --flagged --since 24h --format csv --out flagged.csv",
+    "mentions status": 'complaint-monitor mentions status x:1898662 replied --note "DM sent"',
+    "incidents export": "complaint-monitor incidents export --format md --since 7d --out incidents.md",
+    "incidents show": "complaint-monitor incidents show INC-20260310-0745-1a2b",
+    "incidents status": "complaint-monitor incidents status INC-20260310-0745-1a2b resolved",
+    "incidents merge": "complaint-monitor incidents merge INC-20260310-0745-1a2b INC-20260310-0812-9f0e",
+    "incidents drop": "complaint-monitor incidents drop INC-20260310-0745-1a2b x:1898662",
+    "digest": "complaint-monitor digest --format html --since 24h --out digest.html",
+    "connectors check": "complaint-monitor connectors check x reddit",
+    "connectors list": "complaint-monitor connectors list",
+    "replies lint": "complaint-monitor replies lint --lang id --show 3",
+    "replies draft": "complaint-monitor replies draft x:1898662",
+    "train": "complaint-monitor train --data our_labels.csv --out models/next",
+    "classify": "complaint-monitor classify --input mentions.jsonl > classified.jsonl",
+    "evaluate": "complaint-monitor evaluate --labels",
+    "label": "complaint-monitor label x:1898662 --complaint --urgency high --category delivery",
+    "models list": "complaint-monitor models list",
+    "models rollback": "complaint-monitor models rollback",
+    "serve": "complaint-monitor serve --port 8765",
+    "users add": "complaint-monitor users add rina --role agent",
+    "users passwd": "complaint-monitor users passwd rina",
+    "users remove": "complaint-monitor users remove rina",
+    "users list": "complaint-monitor users list",
+}
+"""Shown at the end of each command's --help (a test checks that every command has one)."""
+
+
+def _leaf_commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found.update(_leaf_commands(command, path + " "))
+        else:
+            found[path] = command
+    return found
+
+
+for _path, _command in _leaf_commands(cli).items():
+    if _path in COMMAND_EXAMPLES and not _command.epilog:
+        _command.epilog = f"\b\nExample:\n  {COMMAND_EXAMPLES[_path]}"
+
 # A command is one short process. At exit the interpreter's last garbage collections scan every
 # object still alive (SQLAlchemy's, pydantic's, the config's): ~0.1 s of a 0.5 s command, to free
 # memory the OS takes back anyway. Frozen objects are skipped by those collections.

@@ -370,28 +370,45 @@ def test_version_is_the_package_version() -> None:
     assert out.getvalue().strip() == f"complaint-monitor {version('complaint-monitor')}"
 
 
-def test_readme_command_list_matches_help(cli) -> None:
-    """Every command --help shows is in the README's list, and each subcommand group's commands too."""
+def test_readme_command_reference_matches_help(cli) -> None:
+    """Every command and option --help shows is in the README's command reference, and nothing else is."""
     import re
 
     import click
 
+    from monitor.cli import _leaf_commands
     from monitor.cli import cli as group
 
+    def options(command: click.Command) -> set[str]:
+        names = {o for p in command.params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+        return {n for n in names if n.startswith("--")} - {"--help"}
+
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = readme.split("### Commands", 1)[1].split("```", 2)[1]
-    listed: set[str] = set()
-    for line in block.splitlines():
-        if line.startswith("  ") and line.strip():
-            usage = re.split(r"\s{2,}", line.strip())[0]  # "train | classify | evaluate | label ID"
-            listed.update(part.split()[0] for part in usage.split(" | "))
-    assert set(group.commands) <= listed, set(group.commands) - listed
-    for name, command in group.commands.items():
-        if isinstance(command, click.Group):
-            for sub in command.commands:
-                assert f"{name} {sub}" in block or f"| {sub}" in block or f"{sub} " in block, (name, sub)
-    assert "[--format json|jsonl|csv|md]" in block and "md" in cli("incidents", "export", "--help").out
-    assert "--version" in cli("--help").out and "--version" in readme
+    block = readme.split("### Commands", 1)[1].split("```", 2)[1].strip("\n").splitlines()
+    leaves = _leaf_commands(group)
+    root, lines = block[0], [line.strip() for line in block[1:] if line.strip()]
+    assert set(re.findall(r"--[a-z][a-z-]*", root)) == options(group) - {"--help"}
+    documented: dict[str, set[str]] = {}
+    for line in lines:
+        usage = re.split(r"\s{2,}", line)[0]
+        words = usage.split()
+        path = " ".join(words[:2]) if " ".join(words[:2]) in leaves else words[0]
+        assert path in leaves, f"README lists a command --help does not have: {line}"
+        assert path not in documented, f"listed twice: {path}"
+        documented[path] = set(re.findall(r"--[a-z][a-z-]*", usage))
+    assert set(documented) == set(leaves), set(leaves) ^ set(documented)
+    for path, command in leaves.items():
+        assert documented[path] == options(command), (path, documented[path] ^ options(command))
+    assert "--version" in cli("--help").out
+
+
+def test_every_command_help_ends_with_an_example(cli) -> None:
+    from monitor.cli import _leaf_commands
+    from monitor.cli import cli as group
+
+    for path in _leaf_commands(group):
+        out = cli(*path.split(), "--help").out
+        assert "Example:" in out and f"complaint-monitor {path}" in out, path
 
 
 def test_help_shows_examples_and_exit_codes(cli) -> None:
