@@ -27,7 +27,7 @@ from connectors.base import Batch, ConnectorAuthError, ConnectorConfigError, Con
 from connectors.brand_query import is_excluded, language_allowed, quoted, search_terms
 from connectors.http import HttpConnector, PagedOptions, SeenIds, as_int, parse_time
 from connectors.paging import Page, describe, walk_newest_first
-from monitor.models import MAX_TEXT_CHARS, Mention, Metrics
+from monitor.models import Mention, Metrics
 
 PAGE_SIZE = 100
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
@@ -225,7 +225,7 @@ def _to_mention(post: Mapping[str, Any], indexed_at: datetime) -> Mention:
         id=uri,
         platform="bluesky",
         author=handle,
-        text=text[:MAX_TEXT_CHARS],
+        text=text,  # cut (and said so) where every mention is taken in: monitor.mention_io.admit
         created_at=created,
         url=f"https://bsky.app/profile/{handle}/post/{rkey}",
         lang=str(langs[0]).split("-")[0].lower() if langs else None,

@@ -22,7 +22,7 @@ from connectors.base import Batch, ConnectorConfigError
 from connectors.brand_query import is_excluded, language_allowed, mentions_brand
 from connectors.http import HttpConnector, PagedOptions, SeenIds, as_int, html_to_text, parse_time
 from connectors.paging import Page, describe, walk_newest_first
-from monitor.models import MAX_TEXT_CHARS, Mention, Metrics
+from monitor.models import Mention, Metrics
 
 PAGE_SIZE = 40  # the most Mastodon returns per page
 
@@ -185,7 +185,7 @@ class MastodonConnector(HttpConnector):
             id=str(status["id"]),
             platform="mastodon",
             author=acct,
-            text=text[:MAX_TEXT_CHARS],
+            text=text,  # cut (and said so) where every mention is taken in: monitor.mention_io.admit
             created_at=parse_time(status["created_at"]),
             url=status.get("url") or status.get("uri"),
             lang=status.get("language") or None,

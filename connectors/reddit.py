@@ -45,7 +45,7 @@ from connectors.http import (
     reset_from_headers,
 )
 from connectors.paging import Page, describe, walk_newest_first
-from monitor.models import MAX_TEXT_CHARS, Mention, Metrics
+from monitor.models import Mention, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +351,7 @@ def _to_mention(item: Mapping[str, Any], created: datetime) -> Mention:
         id=str(name),
         platform="reddit",
         author=str(author),
-        text=text[:MAX_TEXT_CHARS],
+        text=text,  # cut (and said so) where every mention is taken in: monitor.mention_io.admit
         created_at=created,
         url=SITE + permalink if isinstance(permalink, str) and permalink.startswith("/") else permalink,
         lang=None,

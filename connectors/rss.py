@@ -25,7 +25,7 @@ from pydantic import Field
 from connectors.base import Batch, ConnectorAuthError, ConnectorError, ConnectorUnavailable
 from connectors.brand_query import is_excluded, language_allowed, mentions_brand
 from connectors.http import HttpConnector, HttpOptions, SeenIds, html_to_text, join_url, raise_for_status, send
-from monitor.models import MAX_TEXT_CHARS, Mention, utc
+from monitor.models import Mention, utc
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def _to_mention(entry: Mapping[str, Any], feed_title: str, feed_lang: str | None
         id=str(entry_id),
         platform="rss",
         author=str(author),
-        text=text[:MAX_TEXT_CHARS],
+        text=text,  # cut (and said so) where every mention is taken in: monitor.mention_io.admit
         created_at=created,
         url=link,
         lang=lang.split("-")[0].lower() if lang else None,

@@ -123,3 +123,22 @@ def test_list_shows_every_builtin_type(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["connectors", "list"]) == 0
     listed = {line.split("\t")[0]: line for line in capsys.readouterr().out.splitlines()}
     assert {"file", "x", "reddit", "mastodon", "bluesky", "rss"} <= set(listed)
+
+
+def test_a_huge_post_from_a_channel_is_cut_and_the_run_says_so(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = "PayKita saldo hilang " + "x" * 30_000
+    feed = f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>News</title><link>https://news.example/</link><description>d</description>
+<item><title>PayKita</title><link>https://news.example/a/1</link><guid>https://news.example/a/1</guid>
+<pubDate>Tue, 10 Mar 2026 08:00:00 GMT</pubDate><description>{huge}</description></item>
+</channel></rss>"""
+    httpserver.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+    base = httpserver.url_for("/")
+    config = write_config(tmp_path, f"- name: news\n  type: rss\n  base_url: {base}\n  feeds: [feed.xml]\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["--config", str(config), "--db", f"sqlite:///{tmp_path / 'm.db'}", "run", "--once"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "cut rss:" in err and "text cut from 30,021 to 20,000 characters" in err, err
