@@ -1070,22 +1070,29 @@ def main() -> None:
         f"{settings.category_window}) merge_similarity={settings.merge_similarity}"
     )
     started = time.perf_counter()
-    if "quality" in sections:
+
+    def running(section: str) -> bool:
+        """Whether `section` was asked for; if so, say on stderr that it starts (a section runs for minutes)."""
+        if section in sections:
+            print(f"[{time.perf_counter() - started:6.0f}s] {section}…", file=sys.stderr, flush=True)
+        return section in sections
+
+    if running("quality"):
         section_quality(settings)
-    if "sample" in sections:
+    if running("sample"):
         section_sample(settings)
-    if "bursts" in sections:
+    if running("bursts"):
         section_bursts(settings.burst)
-    if "onsets" in sections:
+    if running("onsets"):
         section_onsets(settings.burst)
-    if "speed" in sections:
+    if running("speed"):
         if args.quick:
             section_speed(settings, 10_000, [5_000, 20_000, 50_000])
         else:
             section_speed(settings, 100_000, [10_000, 100_000, 1_000_000])
-    if "volume" in sections:
+    if running("volume"):
         section_volume([2_000] if args.quick else [2_000, 20_000], 7, args.seed)
-    if "database" in sections:
+    if running("database"):
         section_database(settings, 2_000 if args.quick else 5_000, 250)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 

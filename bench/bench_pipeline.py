@@ -175,11 +175,15 @@ def main() -> None:
         f"{'1st tenth /s':>12} {'last tenth /s':>13} {'time last÷1st':>13} {'peak RSS MB':>11} "
         f"{'preparing process MB':>20} {'floor time last÷1st':>19}"
     )
-    print(header)
+    print(header, flush=True)
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.databases.split(","):
             for size in sizes:
                 urls = []
+                print(
+                    f"[{time.perf_counter() - started:6.0f}s] {kind}, {size:,} mentions…", file=sys.stderr, flush=True
+                )
                 try:
                     path = write_stream(size, Path(tmp))
                     urls = [fresh_url(kind, args.postgres, Path(tmp), f"{mode}{size}") for mode in ("floor", "full")]
