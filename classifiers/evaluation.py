@@ -371,7 +371,10 @@ def run_benchmark(folds: int = 10, quick: bool = False, progress: Progress | Non
         say(f"{ds.name}: {folds}-fold cross-validation")
         truth = np.asarray(ds.complaint)
         scores = cross_validate_scores(
-            ds.texts, truth, {"baseline": baseline_recipe, "ours": ours_recipe(ds.lang, _auxiliary_for(ds.name))}, folds
+            ds.texts,
+            list(ds.complaint),
+            {"baseline": baseline_recipe, "ours": ours_recipe(ds.lang, _auxiliary_for(ds.name))},
+            folds,
         )
         rows.append(
             Row(

@@ -280,10 +280,9 @@ class Occurrences:
     tokens: Tokens
 
     def matrix(self) -> sp.csr_matrix:
-        total = None
+        total = sp.csr_matrix((self.n_docs, self.n_features))
         for part in self.parts:
-            block = sp.csr_matrix((part.weights, part.cols, part.indptr), shape=(self.n_docs, self.n_features))
-            total = block if total is None else total + block
+            total = total + sp.csr_matrix((part.weights, part.cols, part.indptr), shape=(self.n_docs, self.n_features))
         total = total.tocsr()
         total.sum_duplicates()
         return total
@@ -390,8 +389,8 @@ class Featurizer:
         valid[:-1, 1] = tokens.doc[1:] == tokens.doc[:-1]
         valid[-1:, 1] = False
         # token-major order (unigram, then the bigram it starts) keeps the rows sorted
-        valid = valid.ravel()
-        return np.repeat(tokens.doc, 2)[valid], grams.ravel()[valid]
+        flat = valid.ravel()
+        return np.repeat(tokens.doc, 2)[flat], grams.ravel()[flat]
 
     def _columns(self, hashes: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):

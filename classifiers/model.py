@@ -127,7 +127,7 @@ def save_model(bundle: ModelBundle, directory: Path) -> None:
     for name in [n for n in arrays if n.endswith("_index")]:
         arrays[name] = np.diff(arrays[name], prepend=0).astype(np.int32)
     weights_path = directory / WEIGHTS
-    np.savez_compressed(weights_path, **arrays)
+    np.savez_compressed(weights_path, allow_pickle=False, **arrays)
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from classifiers import datasets
+from classifiers.classifier import Classifier
 from classifiers.keyed import ROOT, Counts, KeyReport, kinds_table, load_heldout, load_sample_key, score_key
 from classifiers.settings import ClassifierSettings
 from monitor.models import Mention
@@ -23,7 +24,7 @@ OLD_REF = "main"
 @dataclass(slots=True)
 class Contender:
     label: str
-    classifier: object  # classifiers.Classifier
+    classifier: Classifier
 
 
 def previous_model(ref: str = OLD_REF) -> Path | None:
@@ -63,7 +64,7 @@ def _mentions(texts: Sequence[str]) -> list[Mention]:
     return [Mention(str(i), "x", "a", t, stamp) for i, t in enumerate(texts)]
 
 
-def _dataset_counts(classifier: object, texts: Sequence[str], truth: Sequence[int]) -> Counts:
+def _dataset_counts(classifier: Classifier, texts: Sequence[str], truth: Sequence[int]) -> Counts:
     counts = Counts()
     for verdict, label in zip(classifier.classify(_mentions(texts)), truth, strict=True):  # type: ignore[attr-defined]
         counts.add(bool(label), verdict.is_complaint)
@@ -88,12 +89,12 @@ def measure(ref: str = OLD_REF) -> OperatingResults:
     chosen = contenders(ref)
     per_set: dict[str, list[Counts]] = {}
     keys: dict[str, list[KeyReport]] = {}
-    for name, loader in (("sample key", load_sample_key), ("held-out Santapin (eval-only)", load_heldout)):
-        mentions, truths = loader()
+    for name, load_key in (("sample key", load_sample_key), ("held-out Santapin (eval-only)", load_heldout)):
+        mentions, truths = load_key()
         keys[name] = [score_key(c.label, c.classifier, mentions, truths) for c in chosen]
         per_set[name] = [r.overall for r in keys[name]]
-    for name, loader in EVAL_SETS:
-        ds = loader()
+    for name, load_set in EVAL_SETS:
+        ds = load_set()
         per_set[f"{name} ({len(ds.texts)})"] = [_dataset_counts(c.classifier, ds.texts, ds.complaint) for c in chosen]
     return OperatingResults([c.label for c in chosen], per_set, keys)
 

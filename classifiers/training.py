@@ -189,7 +189,7 @@ def language_vocabulary(
         totals[lang] = len(texts)
     vocab: dict[str, np.ndarray] = {}
     for lang, counter in counts.items():
-        chosen = []
+        chosen: list[int] = []  # word hashes
         for word, n in counter.most_common():
             if n < 3 or len(chosen) >= size:
                 break
@@ -283,7 +283,7 @@ def _evenly_capped(rows: list[tuple[str, str]], per_class: int) -> list[tuple[st
     by_class: dict[str, list[tuple[str, str]]] = {}
     for row in rows:
         by_class.setdefault(row[1], []).append(row)
-    kept = []
+    kept: list[tuple[str, str]] = []
     for members in by_class.values():
         step = max(1.0, len(members) / per_class)
         kept.extend(members[int(i * step)] for i in range(min(per_class, len(members))))

@@ -209,7 +209,7 @@ class _Grow:
     __slots__ = ("data", "size")
 
     def __init__(self, dtype: type) -> None:
-        self.data = np.zeros(64, dtype=dtype)
+        self.data: np.ndarray = np.zeros(64, dtype=dtype)
         self.size = 0
 
     def extend(self, values: list) -> None:  # type: ignore[type-arg]
@@ -434,7 +434,7 @@ class _Query(_Counter):
             return
         if len(positions):
             weights = self.weights[which] * block.values[positions]
-            score = np.bincount(block.rows[positions], weights=weights, minlength=n)
+            score: np.ndarray = np.bincount(block.rows[positions], weights=weights, minlength=n).astype(float)
         else:
             score = np.zeros(n)
         if len(self.surge_keys):

@@ -24,10 +24,9 @@ checkpoints) alone.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -524,7 +523,7 @@ class StoredIncidentAssigner:
             alert = compose(
                 {**row, "authors": row["author_count"], "summary": summary}, max(due), born=born and not sent
             )
-            outcome.after_commit.append(functools.partial(self.notifier.send, alert))
+            outcome.after_commit.append(_sender(self.notifier, alert))
         summary["alerts_sent"] = sorted({*sent, *due})
 
 
@@ -574,7 +573,7 @@ class _Writer:
             self._pending = {}
         if self._joins:
             rows = list(self._joins.values())
-            existing = set()
+            existing: set[tuple[str, int]] = set()
             for chunk in _chunks(rows):
                 existing.update(
                     session.execute(
@@ -718,3 +717,12 @@ __all__ = [
     "features",
     "visible",
 ]
+
+
+def _sender(notifier: Any, alert: Any) -> Callable[[], None]:
+    """Send `alert` once the transaction has committed (an alert about rows a rollback undid would be false)."""
+
+    def send() -> None:
+        notifier.send(alert)
+
+    return send
