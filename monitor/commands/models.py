@@ -397,14 +397,17 @@ def _model_dir(app: App, directory: Path | None) -> Path:
     return model_directory(app.settings.classifier, app.settings.base_dir)
 
 
-@models_group.command("list")
-@click.option(
+model_dir_option = click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Model directory (default: classifier.model_dir).",
 )
+
+
+@models_group.command("list")
+@model_dir_option
 @click.pass_obj
 def models_list(app: App, directory: Path | None) -> None:
     """The current model and the earlier ones kept in its history, newest first."""
@@ -419,13 +422,7 @@ def models_list(app: App, directory: Path | None) -> None:
 
 @models_group.command("rollback")
 @click.argument("version", required=False)
-@click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Model directory (default: classifier.model_dir).",
-)
+@model_dir_option
 @click.pass_obj
 def models_rollback(app: App, version: str | None, directory: Path | None) -> None:
     """Put back an earlier model (the one before the current, or VERSION); a running daemon picks it up."""

@@ -10,18 +10,18 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from monitor.escaping import plain
+from monitor.escaping import markdown, plain
 from monitor.incidents.brief.build import FACT_LABELS, safe_url
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_INVISIBLE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_LINE_START = re.compile(r"([#+])")
+"""Beyond `monitor.escaping.markdown`: a brief line may start with a value, so headings and list markers too."""
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060-\u2064\ufeff]")
+"""Zero-width characters: a word that looks like another."""
 
 
 def inert(text: Any) -> str:
     """User text as literal Markdown, for the middle of a line: one line, markup characters escaped, <>& as entities."""
-    flat = " ".join(_INVISIBLE.sub("", plain(text)).split())  # C0/C1 controls and bidi overrides: `plain`
-    return _SPECIAL.sub(r"\\\1", "".join(_ENTITIES.get(ch, ch) for ch in flat))
+    return _LINE_START.sub(r"\\\1", markdown(_INVISIBLE.sub("", plain(text))))
 
 
 def _link(url: str | None) -> str:
