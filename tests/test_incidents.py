@@ -479,3 +479,46 @@ def test_after_a_rise_of_an_everyday_problem_its_everyday_reports_stay_out_of_th
     rise_end = T0 + timedelta(minutes=rise_start + 29 * 2)
     late_everyday = [r["id"] for r in background if r["id"] in members and r["at"] > rise_end + timedelta(hours=3)]
     assert late_everyday == []
+
+
+DELAYED = [
+    "my flight is delayed again",
+    "flight delayed 3 hours, terrible",
+    "delayed flight and still no information",
+    "why is my flight delayed",
+    "flight delayed at the gate for ages",
+]
+CANCELLED = [
+    "my flight got cancelled, I need help",
+    "flight cancelled again, please rebook me",
+    "you cancelled my flight tonight",
+    "flight cancelled with no notice at all",
+    "cancelled flight and nobody answers",
+]
+
+
+def test_an_everyday_problem_sharing_words_with_an_incident_stays_out_of_it(empty_db):
+    # flights are delayed every day (10 reports an hour) and now and then one is cancelled; then a storm
+    # cancels flights for two hours. "flight" is in every report: the incident is the cancellations, and
+    # the delays reported meanwhile (as many as usual) are not part of it
+    start = -6 * DAY
+    delays = [
+        make(n, f"late{(n * 37) % 1999}", DELAYED[n % len(DELAYED)], start + n * 6 + (n * 7919) % 5, category="other")
+        for n in range((7 * DAY) // 6)
+    ]
+    everyday = [
+        make(20_000 + n, f"cxl{n}", CANCELLED[n % len(CANCELLED)], start + n * 120 + 17, category="other")
+        for n in range((7 * DAY) // 120)
+    ]
+    storm = [
+        make(40_000 + i, f"storm{i}", CANCELLED[i % len(CANCELLED)], 30 + i * 3, category="other") for i in range(40)
+    ]
+    feed(empty_db, _batches(delays + everyday + storm))
+
+    found = [i for i in incidents(empty_db) if i["kind"] == "text"]
+    assert found, "the storm is an incident"
+    incident = max(found, key=lambda i: len(i["mentions"]))
+    members = {m["id"] for m in incident["mentions"]}
+    assert len(members & {r["id"] for r in storm}) >= 32
+    delayed_inside = members & {r["id"] for r in delays}
+    assert len(delayed_inside) <= len(members) // 10, sorted(delayed_inside)

@@ -394,7 +394,8 @@ class _Query(_Counter):
         """The usual number of distinct alike authors in a window ending at this time of day."""
         return usual_count(self, self.history.coverage, at, self.history.window, settings)
 
-    def _matches(self, sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _matches(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions in a bucket's key-sorted entries holding any of `keys`, and which of `keys` each is."""
         start = np.searchsorted(sorted_keys, keys, "left")
         count = np.searchsorted(sorted_keys, keys, "right") - start
@@ -416,7 +417,8 @@ class _Query(_Counter):
             out.append(len(authors))
         return out
 
-    def _unsorted_matches(self, block_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _unsorted_matches(block_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`_matches` for a block whose entries are not sorted: each entry looked up among `keys`."""
         if not len(keys) or not len(block_keys):
             return _NO_INTS, _NO_INTS
@@ -426,12 +428,18 @@ class _Query(_Counter):
         return hit, position[hit]
 
     def _alike_authors(self, block: _Block, lo: float, hi: float, authors: set[int]) -> None:
+        alike = self._alike_rows(block, lo, hi)
+        if alike is not None and alike.any():
+            authors.update(block.authors[alike].tolist())
+
+    def _alike_rows(self, block: _Block, lo: float, hi: float) -> np.ndarray | None:
+        """Which of the block's complaints are alike and within (lo, hi]; None when none can be."""
         n = len(block.times)
         matches = self._matches if block.by_key else self._unsorted_matches
         positions, which = matches(block.keys, self.keys)
         with_category = self.category >= 0 and (self.bonus or self.penalty)
         if not len(positions) and not (with_category and self.bonus):
-            return
+            return None
         if len(positions):
             weights = self.weights[which] * block.values[positions]
             score: np.ndarray = np.bincount(block.rows[positions], weights=weights, minlength=n).astype(float)
@@ -447,9 +455,8 @@ class _Query(_Counter):
             score[same] += self.bonus
             if self.penalty:
                 score[~same & block.specific] -= self.penalty
-        alike = (score >= self.threshold) & (block.times > lo) & (block.times <= hi)
-        if alike.any():
-            authors.update(block.authors[alike].tolist())
+        alike: np.ndarray = (score >= self.threshold) & (block.times > lo) & (block.times <= hi)
+        return alike
 
 
 class TextHistory:
@@ -494,6 +501,31 @@ class TextHistory:
             bucket = self.buckets.get(hour)
             if bucket is not None:
                 yield bucket
+
+    def word_counts(self, words: list[str], ranges: list[tuple[float, float]]) -> tuple[int, list[int]]:
+        """The complaints in `ranges` using any of `words`, and how many of them use each."""
+        if not words:
+            return 0, []
+        keys = np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+        order = np.argsort(keys)
+        keys = keys[order]
+        total = 0
+        counts = np.zeros(len(words), dtype=np.int64)
+        for lo, hi in ranges:
+            for bucket in self.hours(lo, hi):
+                for block in bucket.blocks(self.generic):
+                    match = _Query._matches if block.by_key else _Query._unsorted_matches
+                    positions, which = match(block.keys, keys)
+                    if not len(positions):
+                        continue
+                    rows = block.rows[positions]
+                    times = block.times[rows]
+                    inside = (times > lo) & (times <= hi)
+                    total += len(np.unique(rows[inside]))
+                    counts += np.bincount(which[inside], minlength=len(words))
+        by_word = np.zeros(len(words), dtype=np.int64)
+        by_word[order] = counts
+        return total, by_word.tolist()
 
     def query(self, like: Likeness) -> _Query | None:
         """Counting complaints alike to `like` (None for an empty text)."""

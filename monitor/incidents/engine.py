@@ -17,6 +17,13 @@ people report it; a problem never seen before is one from `min_authors`
 people. When a long-running candidate is raised, the incident starts from the
 reports of its last window (a new id); the older ones are not part of it.
 
+Once raised, an incident has a **signature**: the words of its topic (used by a good part of its
+reports) that its reports use far more often than the everyday complaints on that topic did in the same
+window of previous days. When flights are cancelled, "flight" is in the incident's reports and in the
+everyday delays alike; "cancelled" is in its reports far more. A report (or a candidate group, by most
+of its reports) joins an incident with a signature only when it uses one of those words, unless it is as
+alike as merging groups must be; reports and candidates from before its onset stay out.
+
 An incident **resolves** once it has been back at its usual level (at most
 `calm_level` distinct authors within a window) for `resolve_after`. A later
 rise of the same problem is a new incident that records which one it recurred
@@ -58,6 +65,15 @@ COMMON_WORD_POSTINGS = 40
 FRAGMENTS = 2
 """A problem described in many ways may at first be split over groups; a group with fewer than 1/FRAGMENTS of
 the alike reports an incident needs is not yet worth searching the history for."""
+SIGNATURE_SHARE = 4
+"""A word is on an incident's topic when at least 1/SIGNATURE_SHARE of its live reports use it."""
+SIGNATURE_LIFT = 2.0
+"""A topic word is in the incident's signature when its reports use it this many times as often as everyday ones."""
+SIGNATURE_WEIGHT = 0.1
+"""Added to a report's similarity to an incident, times the weight of the signature word it uses. Chosen on the
+volume stream's seed 1 (0, 0.1 and 0.25 tried); seed 2 and the airline section are the check."""
+SMOOTHING = 0.5
+"""Added to a word's everyday count (and to the number of everyday complaints) when rates are compared."""
 CATEGORY_P_FACTOR = 1.0
 CATEGORY_MIN_EXCESS = 0.5
 """A category helps only when it is anomalous at a tenth of the p-value and at least twice its usual level:
@@ -400,6 +416,11 @@ class Engine:
                 if group.raised and _back_to_usual(group, report.author):
                     continue
                 score = weighted_cosine(group.centroid, group.norm2, vector, norm2, surging)
+                if group.signature:
+                    signed = self._signed(group, report)
+                    if not signed and score < self.config.merge_similarity:
+                        continue  # alike in the words it shares with everyday complaints only
+                    score += SIGNATURE_WEIGHT * signed
                 score += self._category_term(group.category, category, excess, group.category_share())
                 first_seen = group.first_seen
             else:
@@ -445,7 +466,7 @@ class Engine:
                 raised = target.raised or other.raised
             # an incident takes in a group as alike as a report must be to join it
             needed = min(self.config.merge_similarity, threshold) if raised else self.config.merge_similarity
-            if alike >= needed:
+            if alike >= needed and (other is None or self._belongs(target, other) and self._belongs(other, target)):
                 survivor, absorbed = _survivor(target, other if other is not None else self._grown(oid))
                 self._merge(survivor, absorbed, report.created_at)
                 merged.append(absorbed.id)
@@ -482,6 +503,44 @@ class Engine:
         """How alike two groups' texts are now (surging words weighted up)."""
         return weighted_cosine(a.centroid, a.norm2, b.centroid, b.norm2, self.words.surging)
 
+    def _belongs(self, incident: Group, group: Group) -> bool:
+        """Whether most of a group's live reports use a word of the incident's signature (always, for a
+        candidate or an incident without one): else it is another problem sharing everyday words with it,
+        which may become an incident of its own."""
+        if not incident.raised or not incident.signature:
+            return True
+        signed = sum(1 for member in group.live if self._signed(incident, member.report))
+        return signed * 2 >= len(group.live)
+
+    def _signed(self, incident: Group, report: Report) -> float:
+        """The largest weight (see `_sign`) among the incident's signature words the report uses; 0 for none."""
+        signature = incident.signature
+        if not signature:
+            return 0.0
+        return max((signature[word] for word in report.features.words if word in signature), default=0.0)
+
+    def _sign(self, group: Group, at: float) -> None:
+        """Its signature now: the words that tell its reports apart from the everyday complaints on its topic.
+
+        Its topic is the words at least 1/SIGNATURE_SHARE of its live reports use; the everyday complaints on
+        it are those using any of them in the same window of the previous days. A topic word it uses at
+        least SIGNATURE_LIFT times as often as they do is a signature word, weighted by the share of the
+        two rates that is its own. When flights are cancelled, "flight" is in its reports and in the
+        everyday delays alike; "cancelled" is in its reports far more."""
+        group.signature = {}
+        live = len(group.live)
+        common = max(self.config.min_authors, live / SIGNATURE_SHARE)
+        topic = sorted(w for w, n in group.words.items() if n >= common and not w.startswith("cat:"))
+        window = self.window_s
+        days = self.history.coverage.covered_offsets(at, self.config.anomaly.baseline_days)
+        everyday, counts = self.history.word_counts(topic, [(at - k * DAY_S - window, at - k * DAY_S) for k in days])
+        if everyday < self.config.min_authors:
+            return  # no everyday complaints on its topic to tell it apart from
+        for word, used in zip(topic, counts, strict=True):
+            rate, usual_rate = group.words[word] / live, (used + SMOOTHING) / (everyday + SMOOTHING)
+            if rate >= SIGNATURE_LIFT * usual_rate:
+                group.signature[word] = round(rate / (rate + usual_rate), 6)
+
     def likeness(self, group: Group, at: float) -> Likeness:
         """The rule a report must meet to join `group` now (its category's bonus as it stands now)."""
         excess = self.category_excess(group.category, at)
@@ -512,7 +571,11 @@ class Engine:
             return incident
         expected = usual.expected
         calm = calm_level(expected)
-        fitting = since_onset(self._fitting(group, report.at), expected / self.window_s, report.at)
+        # its reports alike the rest of it, using a word that sets it apart from the everyday ones, since the
+        # rise began
+        self._sign(group, report.at)
+        fitting = [m for m in self._fitting(group, report.at) if not group.signature or self._signed(group, m.report)]
+        fitting = since_onset(fitting, expected / self.window_s, report.at)
         if len({m.report.author for m in fitting}) < self.config.min_authors:
             return group  # what made it look anomalous was mostly reports it had drifted away from
         if group.size > len(fitting):
@@ -524,6 +587,7 @@ class Engine:
         self.incidents.add(group.id)
         group.observed = observed
         group.hot_until = report.at
+        self._sign(group, report.at)
         self._gather(group, report)
         self._link_recurrence(group)
         return group
@@ -594,6 +658,7 @@ class Engine:
         if incident.judged_hour == hour:
             return
         incident.judged_hour = hour
+        self._sign(incident, at)
         self.changes.baseline_queries += 1
         query = self.history.query(self.likeness(incident, at))
         if query is None:
@@ -613,7 +678,7 @@ class Engine:
             alike = self.similarity(other, group) + self._category_term(
                 other.category, group.category, excess, min(other.category_share(), group.category_share())
             )
-            if alike >= self.config.similarity and (best is None or alike > best[0]):
+            if alike >= self.config.similarity and self._belongs(other, group) and (best is None or alike > best[0]):
                 best = (alike, other)
         return best[1] if best is not None else None
 
@@ -638,7 +703,7 @@ class Engine:
             alike = self.similarity(incident, other) + self._category_term(
                 incident.category, other.category, excess, min(incident.category_share(), other.category_share())
             )
-            if alike >= threshold:
+            if alike >= threshold and self._belongs(incident, other):
                 self._merge(incident, other, report.created_at)
 
     def _fitting(self, group: Group, at: float) -> list[Member]:
@@ -707,9 +772,13 @@ class Engine:
         """`absorbed` moves into `survivor`: its live members (and, for an incident, all its members)."""
         moved_pks: set[int] = set()
         taken = list(absorbed.live)
-        if survivor.raised and not absorbed.raised and len(taken) >= 3:
-            # a candidate may have drifted: only its reports alike the rest of it are reports of its problem
-            taken = self._fitting(absorbed, at.timestamp())
+        if survivor.raised and not absorbed.raised:
+            if len(taken) >= 3:
+                # a candidate may have drifted: only its reports alike the rest of it are reports of its problem
+                taken = self._fitting(absorbed, at.timestamp())
+            # before the incident's onset its problem ran at its usual level: those reports are everyday ones
+            onset = survivor.first_seen
+            taken = [m for m in taken if onset is None or m.report.created_at >= onset]
         members = sorted([*survivor.live, *taken], key=lambda m: m.report.order_key)
         absorbed_live = {id(m) for m in taken}
         if survivor.raised and absorbed.raised:

@@ -255,6 +255,9 @@ class Group:
     """The usual level judged for it (while a candidate) in event hour `usual_hour`."""
     judged_hour: int = -1
     """The event hour its usual level was last judged (once an hour while it is an incident)."""
+    signature: dict[str, float] = field(default_factory=dict)
+    """As an incident: the words that tell its reports apart from the everyday complaints on its topic, each
+    with the share of the two rates that is its own (see `Engine._sign`)."""
     hot_until: float = 0.0
     """Event time (POSIX) of the last report that kept it above its usual level (see `last_hot`)."""
     recurred_from: str | None = None

@@ -88,6 +88,7 @@ def _group(group: Group) -> dict[str, Any]:
             observed=group.observed,
             calm_level=group.calm_level,
             judged_hour=group.judged_hour,
+            signature=group.signature,
             hot_until=group.hot_until,
             recurred_from=group.recurred_from,
             recurred_as=group.recurred_as,
@@ -179,6 +180,7 @@ def _load_group(data: dict[str, Any], reports: dict[int, Report], window: float)
         group.observed = data["observed"]
         group.calm_level = data["calm_level"]
         group.judged_hour = data["judged_hour"]
+        group.signature = dict(data.get("signature", {}))
         group.hot_until = data["hot_until"]
         group.recurred_from = data["recurred_from"]
         group.recurred_as = list(data["recurred_as"])
