@@ -413,7 +413,7 @@ class Engine:
         for gid in self._candidates(lookup):
             group = self.open.get(gid)
             if group is not None:
-                if group.raised and _back_to_usual(group, report.author):
+                if group.raised and _back_to_usual(group, report, self.window_s):
                     continue
                 score = weighted_cosine(group.centroid, group.norm2, vector, norm2, surging)
                 if group.signature:
@@ -870,14 +870,16 @@ def since_onset(members: list[Member], usual_rate: float, now: float) -> list[Me
     return members[start:]
 
 
-def _back_to_usual(incident: Group, author: str) -> bool:
-    """Whether a report by `author` would leave the incident at its usual level: a problem reported every
-    day (cancelled flights) is not the incident once the rise is over, and its everyday reports stay
-    out of it. A rise again starts as a candidate, which joins the incident once it is anomalous."""
+def _back_to_usual(incident: Group, report: Report, window: float) -> bool:
+    """Whether the report would leave the incident at its usual level, judged over the last half window (so
+    that the end of a storm shows within the hour): a problem reported every day (cancelled flights) is not
+    the incident once the rise is over, and its everyday reports stay out of it. A rise again starts as a
+    candidate, which joins the incident once it is anomalous."""
     if incident.usual < 1:
         return False  # never reported as a rule: every report of it is news
-    authors = incident.live_authors
-    return len(authors) + (author not in authors) <= incident.calm_level
+    since = report.at - window / 2
+    authors = {m.report.author for m in incident.live if m.report.at >= since}
+    return len(authors) + (report.author not in authors) <= calm_level(incident.usual / 2)
 
 
 def _closed_at(group: Group) -> float:
