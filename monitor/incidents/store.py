@@ -198,6 +198,15 @@ class StoredIncidentAssigner:
             cache.popitem(last=False)
         return feats
 
+    def _keep_features(self, reports: Iterable[Report]) -> None:
+        """Remember the text features of complaints left waiting: this process reads them back when it places
+        them or catches up after another writer did."""
+        cache = self._features
+        for report in reports:
+            cache[report.pk] = (report.text, report.features)
+        while len(cache) > FEATURES_KEPT:
+            cache.popitem(last=False)
+
     def _from_complaint(self, complaint: StoredComplaint) -> Report:
         mention, verdict = complaint.mention, complaint.classification
         return self._report(
@@ -370,7 +379,7 @@ class StoredIncidentAssigner:
         session.flush()
         if progress is not None:
             watermark.register(session, progress)
-        upto = watermark.limit(session, progress.writer if progress is not None else None)
+        upto = watermark.oldest(session)
         return self._place_upto(session, [self._from_complaint(c) for c in complaints], upto, outcome)
 
     def settled(self, session: Session, writer: str) -> bool:
@@ -379,22 +388,27 @@ class StoredIncidentAssigner:
     def finish(self, session: Session, writer: str) -> IncidentOutcome:
         session.flush()
         watermark.deregister(session, writer)
-        return self._place_upto(session, [], watermark.limit(session, None), IncidentOutcome())
+        return self._place_upto(session, [], watermark.oldest(session), IncidentOutcome())
 
     def _place_upto(
         self, session: Session, reports: list[Report], upto: OrderKey | None, outcome: IncidentOutcome
     ) -> IncidentOutcome:
-        """Place the reports at or before `upto` (or behind what is placed already: late, placed now) and the
-        waiting complaints `upto` allows; the rest waits."""
+        """Place the reports and waiting complaints up to the watermark `upto` (all when None); the rest waits.
+
+        While a writer is behind what is placed already (it joined late, or stores older data), everything
+        waits: once it has caught up, or ended, one replay places all of it, instead of one per batch."""
         state = self._generation(session)
         frontier = _frontier(state)
-        bound = upto if upto is None or frontier is None else max(upto, frontier)
-        ready = [r for r in reports if bound is None or r.order_key <= bound]
-        waiting = [r.pk for r in reports if bound is not None and r.order_key > bound]
+        behind = upto is not None and frontier is not None and upto < frontier
+        ready = [r for r in reports if not behind and (upto is None or r.order_key <= upto)]
+        waiting = [r for r in reports if behind or (upto is not None and r.order_key > upto)]
         if waiting:
-            watermark.defer(session, waiting)
+            watermark.defer(session, [r.pk for r in waiting])
             self.deferred += len(waiting)
-        taken = watermark.take(session, bound)
+            self._keep_features(waiting)
+        if behind:
+            return outcome
+        taken = watermark.take(session, upto)
         if taken:
             ready.extend(self._reports_by_pk(session)(taken).values())
         if not ready:
@@ -476,7 +490,7 @@ class StoredIncidentAssigner:
             return False
         if last is not None and last > frontier:
             return False
-        where = MentionRow.created_at <= frontier[0]
+        where = (MentionRow.created_at <= frontier[0]) & watermark.not_pending()
         if last is not None:
             where = where & (MentionRow.created_at >= last[0])
         others = [

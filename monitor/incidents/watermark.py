@@ -89,8 +89,8 @@ def is_registered(session: Session, writer: str) -> bool:
     return session.get(IncidentWriterRow, writer) is not None
 
 
-def limit(session: Session, writer: str | None) -> OrderKey | None:
-    """The watermark for `writer`'s transaction: None when no other writer is live (place everything)."""
+def oldest(session: Session) -> OrderKey | None:
+    """The watermark: the oldest position among the live writers (None when there is none: place all)."""
     now = _now()
     session.execute(delete(IncidentWriterRow).where(IncidentWriterRow.expires_at <= now))
     rows = session.execute(
@@ -105,9 +105,7 @@ def limit(session: Session, writer: str | None) -> OrderKey | None:
     if gone:
         session.execute(delete(IncidentWriterRow).where(IncidentWriterRow.holder.in_(gone)))
         rows = [row for row in rows if row[0] not in gone]
-    if all(holder == writer for holder, *_ in rows):
-        return None
-    return min(_key(at, platform, external_id) for _, at, platform, external_id in rows)
+    return min((_key(at, platform, external_id) for _, at, platform, external_id in rows), default=None)
 
 
 def defer(session: Session, pks: Sequence[int]) -> None:
