@@ -18,6 +18,12 @@ makes point to their heir. Because the engine is causal, the result is the one a
 single in-order pass would give, whatever order the batches arrived in; a crash
 loses nothing, since the checkpoint, the rows and the generation commit together.
 
+Several writers at once place complaints only up to the watermark (monitor.incidents.watermark):
+the rest waits in `incident_pending`, so batches reach the engine in event order and a rebuild is
+rare. `incident_state` also keeps the last complaint placed (the frontier) and how many replays
+rewrote placed history: an engine that saw the same number catches up by feeding the complaints
+placed after its own last one, and never needs its checkpoint.
+
 Only incidents are stored; a hidden candidate group lives in the engine (and its
 checkpoints) alone.
 """
