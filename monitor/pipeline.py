@@ -203,7 +203,11 @@ class Pipeline:
         stored: Callable[[int], None] | None = None,
     ) -> IngestReport:
         writer = f"{self._writer_id}:{next(self._streams)}"
-        report = self._run_jobs(jobs, source, writer, errors, stored)
+        try:
+            report = self._run_jobs(jobs, source, writer, errors, stored)
+        except Exception:
+            self._settle_after_failure(writer)
+            raise
         report.merge(self._settle(writer))
         counts = getattr(self.incidents, "rebuilds", None), getattr(self.incidents, "deferred", None)
         log.info("incident assignment so far: %s replays, %s complaints placed later", *counts)
@@ -352,6 +356,13 @@ class Pipeline:
         raised = self._raise_urgency(session, outcome.urgency_floor)
         self._draft_new(session, classified, memberships, raised)
         self._redraft_members(session, memberships, raised)
+
+    def _settle_after_failure(self, writer: str) -> None:
+        """A stream that failed stops holding the others back now, not when its registration runs out."""
+        try:
+            self._settle(writer)
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            log.warning("could not deregister %s after a failed stream; its registration will expire", writer)
 
     def _settle(self, writer: str) -> IngestReport:
         """The stream ended: deregister it as a writer and place the complaints the others now allow (all of
