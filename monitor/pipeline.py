@@ -25,8 +25,9 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from monitor.incidents.visibility import open_incident_of
+from monitor.incidents.watermark import new_writer_id
 from monitor.mention_io import LineError, TimeLimits
-from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency
+from monitor.models import Classification, IncidentContext, Mention, ReplyDraft, Status, Urgency, utc
 from monitor.prepare import (
     DRAFT_COLUMNS,
     VERDICT_COLUMNS,
@@ -41,7 +42,14 @@ from monitor.prepare import (
     draft_values,
     verdict_values,
 )
-from monitor.stages import IncidentAssigner, IncidentOutcome, MentionClassifier, ReplyDrafter, StoredComplaint
+from monitor.stages import (
+    IncidentAssigner,
+    IncidentOutcome,
+    MentionClassifier,
+    ReplyDrafter,
+    StoredComplaint,
+    WriterProgress,
+)
 from monitor.storage import Database
 from monitor.storage.bulk import insert_rows, insert_tuples
 from monitor.storage.repository import (
@@ -149,6 +157,8 @@ class Pipeline:
         # One batch at a time: incident assignment reads and rewrites the open window.
         self._lock = threading.Lock()
         self.stop = threading.Event()
+        self._writer_id = new_writer_id()
+        self._streams = itertools.count(1)
         """Set (e.g. on SIGTERM): the batch being stored finishes, the rest of the call is not taken in."""
 
     def process(self, mentions: Iterable[Mention], source: str) -> IngestReport:
@@ -192,6 +202,25 @@ class Pipeline:
         errors: list[LineError] | None = None,
         stored: Callable[[int], None] | None = None,
     ) -> IngestReport:
+        writer = f"{self._writer_id}:{next(self._streams)}"
+        try:
+            report = self._run_jobs(jobs, source, writer, errors, stored)
+        except Exception:
+            self._settle_after_failure(writer)
+            raise
+        report.merge(self._settle(writer))
+        counts = getattr(self.incidents, "rebuilds", None), getattr(self.incidents, "deferred", None)
+        log.info("incident assignment so far: %s replays, %s complaints placed later", *counts)
+        return report
+
+    def _run_jobs(
+        self,
+        jobs: Iterator[Job],
+        source: str,
+        writer: str,
+        errors: list[LineError] | None = None,
+        stored: Callable[[int], None] | None = None,
+    ) -> IngestReport:
         report = IngestReport()
         first = list(itertools.islice(jobs, AHEAD_AFTER))
         use_ahead = len(first) == AHEAD_AFTER and self._start_ahead() is not None
@@ -201,7 +230,7 @@ class Pipeline:
                 errors.extend(batch.errors)
             report.rejected.extend(batch.rejected)
             report.notes.extend(batch.notes)
-            report.merge(self._store(batch, source))
+            report.merge(self._store(batch, source, writer))
             if stored is not None:
                 stored(len(job.lines) if job.lines is not None else len(job.mentions or ()))
 
@@ -259,12 +288,12 @@ class Pipeline:
             self._ahead.close()
             self._ahead = None
 
-    def _store(self, batch: PreparedBatch, source: str) -> IngestReport:
+    def _store(self, batch: PreparedBatch, source: str, writer: str) -> IngestReport:
         """`_process_batch`; when the database refuses a value in it, each mention on its own, so only the
         one it refuses is left out (and reported). A database that is down or read-only is not a bad value:
         that error goes up."""
         try:
-            return self._process_batch(batch, source)
+            return self._process_batch(batch, source, writer)
         except (StatementError, ValueError, OverflowError) as exc:
             if not _refused_value(exc):
                 raise
@@ -278,13 +307,12 @@ class Pipeline:
             )
         report = IngestReport()
         for mention, ready in zip(batch.mentions, batch.prepared, strict=True):
-            report.merge(self._store(PreparedBatch([mention], [ready]), source))
+            report.merge(self._store(PreparedBatch([mention], [ready]), source, writer))
         return report
 
-    def _process_batch(self, batch: PreparedBatch, source: str) -> IngestReport:
+    def _process_batch(self, batch: PreparedBatch, source: str, writer: str) -> IngestReport:
         mentions, prepared = batch.mentions, batch.prepared
         report = IngestReport(received=len(mentions), newest=max((m.created_at for m in mentions), default=None))
-        outcome: IncidentOutcome | None = None
         with self._lock, self.database.writing() as session:
             if batch.rows is not None and session.get_bind().dialect.name == "sqlite":
                 inserted = insert_mention_rows(session, *batch.rows)
@@ -293,8 +321,6 @@ class Pipeline:
                 inserted = insert_new_mentions(session, mentions, source, flagged)
             report.new = len(inserted)
             report.duplicates = len(mentions) - report.new
-            if not inserted:
-                return report
             fresh: dict[tuple[str, str], tuple[Mention, Prepared]] = {}
             for mention, ready in zip(mentions, prepared, strict=True):
                 if mention.key in inserted:
@@ -302,26 +328,54 @@ class Pipeline:
             new = sorted(
                 ((inserted[k], m, ready) for k, (m, ready) in fresh.items()), key=lambda n: (n[1].created_at, *n[1].key)
             )
-            classified = self._classify(session, new, report)
+            classified = self._classify(session, new, report) if new else []
             complaints = [
                 StoredComplaint(pk, mention, verdict, ready.features)
                 for pk, mention, verdict, ready in classified
                 if verdict.is_complaint
             ]
             report.complaints = len(complaints)
-            outcome = self.incidents.assign(session, complaints) if complaints else None
-            memberships: dict[int, IncidentContext | None] = {}
-            raised: dict[int, Urgency] = {}
-            if outcome is not None:
-                report.incidents_changed = set(outcome.changed_incidents)
-                memberships = {pk: None for pk in outcome.recomputed}
-                memberships.update(outcome.memberships)
-                self._reset_urgency(session, outcome.recomputed)
-                raised = self._raise_urgency(session, outcome.urgency_floor)
-            self._draft_new(session, classified, memberships, raised)
-            self._redraft_members(session, memberships, raised)
-        if outcome is not None:
-            outcome.deliver()
+            outcome = self.incidents.assign(session, complaints, _progress(writer, mentions))
+            self._apply(session, outcome, classified, report)
+        outcome.deliver()
+        return report
+
+    def _apply(
+        self,
+        session: Session,
+        outcome: IncidentOutcome,
+        classified: Sequence[tuple[int, Mention, Classification, Prepared]],
+        report: IngestReport,
+    ) -> None:
+        """Store the drafts of this batch's complaints, and bring the urgency and drafts of the complaints
+        whose incident changed (this batch's, earlier ones, waiting ones placed now) in line."""
+        report.incidents_changed |= outcome.changed_incidents
+        memberships: dict[int, IncidentContext | None] = {pk: None for pk in outcome.recomputed}
+        memberships.update(outcome.memberships)
+        self._reset_urgency(session, outcome.recomputed)
+        raised = self._raise_urgency(session, outcome.urgency_floor)
+        self._draft_new(session, classified, memberships, raised)
+        self._redraft_members(session, memberships, raised)
+
+    def _settle_after_failure(self, writer: str) -> None:
+        """A stream that failed stops holding the others back now, not when its registration runs out."""
+        try:
+            self._settle(writer)
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            log.warning("could not deregister %s after a failed stream; its registration will expire", writer)
+
+    def _settle(self, writer: str) -> IngestReport:
+        """The stream ended: deregister it as a writer and place the complaints the others now allow (all of
+        them when no other writer is live, including any a killed process left waiting)."""
+        report = IngestReport()
+        with self._lock:
+            with self.database.session() as session:
+                if self.incidents.settled(session, writer):
+                    return report
+            with self.database.writing() as session:
+                outcome = self.incidents.finish(session, writer)
+                self._apply(session, outcome, (), report)
+        outcome.deliver()
         return report
 
     def _classify(
@@ -564,6 +618,14 @@ def _batches(mentions: Iterable[Mention]) -> Iterator[list[Mention]]:
 def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
     for offset in range(0, len(items), size):
         yield items[offset : offset + size]
+
+
+def _progress(writer: str, mentions: Sequence[Mention]) -> WriterProgress | None:
+    """How far (in event order) this batch takes its stream."""
+    if not mentions:
+        return None
+    newest = max(mentions, key=lambda m: (utc(m.created_at), m.platform, m.id))
+    return WriterProgress(writer, utc(newest.created_at), newest.platform, newest.id)
 
 
 def _floored(verdict: Classification, urgency: Urgency | None) -> Classification:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -64,10 +65,33 @@ class IncidentOutcome:
         self.after_commit.clear()
 
 
-class IncidentAssigner(Protocol):
-    """Groups complaints into incidents, in event time, persisting incidents itself."""
+@dataclass(frozen=True, slots=True)
+class WriterProgress:
+    """The newest mention (in event order) one stream of mentions (an import, a poll) has stored so far."""
 
-    def assign(self, session: Session, complaints: Sequence[StoredComplaint]) -> IncidentOutcome: ...
+    writer: str
+    at: datetime
+    platform: str
+    external_id: str
+
+
+class IncidentAssigner(Protocol):
+    """Groups complaints into incidents, in event time, persisting incidents itself.
+
+    With `progress`, the stream that stored `complaints` is registered as a writer: while other streams
+    write too, complaints beyond the oldest position among them wait, and a later call places them."""
+
+    def assign(
+        self, session: Session, complaints: Sequence[StoredComplaint], progress: WriterProgress | None = None
+    ) -> IncidentOutcome: ...
+
+    def settled(self, session: Session, writer: str) -> bool:
+        """Whether `writer` is not registered and no complaint waits to be placed (nothing for `finish`)."""
+        ...
+
+    def finish(self, session: Session, writer: str) -> IncidentOutcome:
+        """The stream ended: deregister it and place what the other writers' positions now allow."""
+        ...
 
 
 class ReplyDrafter(Protocol):

@@ -522,3 +522,41 @@ def test_an_everyday_problem_sharing_words_with_an_incident_stays_out_of_it(empt
     assert len(members & {r["id"] for r in storm}) >= 32
     delayed_inside = members & {r["id"] for r in delays}
     assert len(delayed_inside) <= len(members) // 10, sorted(delayed_inside)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_writers_taking_turns_with_frequent_checkpoints_end_as_one_in_order_pass(tmp_path, monkeypatch, seed):
+    """Two or three writers (each its own assigner, as separate processes are) store interleaved shares of one
+    stream in random turns, some restarting, some registering their progress (the watermark) and some not (every
+    batch of theirs may land behind what is placed: the replay path): the incidents are those of one pass."""
+    import monitor.incidents.store as incident_store
+    from monitor.stages import WriterProgress
+
+    monkeypatch.setattr(incident_store, "CHECKPOINT_EVERY", 5)
+    rows = steady(0, days=3, per_hour=3) + wave(10_000, at_minutes=30, count=15, every=4, prefix="otp")
+    rows += wave(20_000, at_minutes=-2000, count=9, every=6, prefix="q")
+    clean = open_database(f"sqlite:///{tmp_path / 'clean.db'}")
+    feed(clean, _batches(rows, size=40))
+    rnd = random.Random(seed)
+    count = rnd.choice([2, 3])
+    shares = [_batches(sorted(rows, key=lambda r: r["at"])[i::count], size=20) for i in range(count)]
+    db = open_database(f"sqlite:///{tmp_path / 'writers.db'}")
+    writers = [build_assigner(IncidentSettings(), AlertSettings()) for _ in range(count)]
+    registers = [rnd.random() < 0.7 for _ in range(count)]
+    done = [0] * count
+    while any(done[i] < len(shares[i]) for i in range(count)):
+        i = rnd.choice([i for i in range(count) if done[i] < len(shares[i])])
+        if rnd.random() < 0.1:
+            writers[i] = build_assigner(IncidentSettings(), AlertSettings())
+        batch = shares[i][done[i]]
+        newest = batch[-1]
+        progress = WriterProgress(f"w{i}", newest["at"], "x", newest["id"]) if registers[i] else None
+        with db.writing() as session:
+            writers[i].assign(session, store(session, batch), progress)
+        done[i] += 1
+        if done[i] == len(shares[i]) and registers[i]:
+            with db.writing() as session:
+                writers[i].finish(session, f"w{i}")
+    expected = shape(clean)
+    assert len(expected) >= 2
+    assert shape(db) == expected

@@ -18,6 +18,12 @@ makes point to their heir. Because the engine is causal, the result is the one a
 single in-order pass would give, whatever order the batches arrived in; a crash
 loses nothing, since the checkpoint, the rows and the generation commit together.
 
+Several writers at once place complaints only up to the watermark (monitor.incidents.watermark):
+the rest waits in `incident_pending`, so batches reach the engine in event order and a rebuild is
+rare. `incident_state` also keeps the last complaint placed (the frontier) and how many replays
+rewrote placed history: an engine that saw the same number catches up by feeding the complaints
+placed after its own last one, and never needs its checkpoint.
+
 Only incidents are stored; a hidden candidate group lives in the engine (and its
 checkpoints) alone.
 """
@@ -34,7 +40,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from monitor.incidents import bursts, describe, snapshot
+from monitor.incidents import bursts, describe, snapshot, watermark
 from monitor.incidents.alerts import Notifier, compose, due_thresholds
 from monitor.incidents.baseline import DAY_S, HOUR_S, timestamp, to_datetime
 from monitor.incidents.engine import Changes, Engine, EngineConfig, make_report
@@ -43,7 +49,7 @@ from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.incidents.text import TextFeatures, features, tokens
 from monitor.incidents.visibility import BURST_PREFIX, OPEN_STATUSES
 from monitor.models import IncidentContext, Urgency, size_bucket, utc
-from monitor.stages import IncidentOutcome, StoredComplaint
+from monitor.stages import IncidentOutcome, StoredComplaint, WriterProgress
 from monitor.storage.bulk import insert_rows
 from monitor.storage.repository import labelled_category, labelled_is_complaint, newest_mention_time, with_verdict
 from monitor.storage.schema import (
@@ -112,6 +118,13 @@ def _order_key(created_at: datetime, platform: str, external_id: str) -> OrderKe
     return (utc(created_at), platform, external_id)
 
 
+def _frontier(state: IncidentStateRow) -> OrderKey | None:
+    """The last complaint placed, as stored."""
+    if state.frontier_at is None or state.frontier_platform is None or state.frontier_external_id is None:
+        return None
+    return _order_key(state.frontier_at, state.frontier_platform, state.frontier_external_id)
+
+
 @dataclass(slots=True)
 class _Lineage:
     """The live engine of this process and what it corresponds to in the store."""
@@ -120,10 +133,9 @@ class _Lineage:
     generation: int
     epoch: int
     """The checkpoint the engine descends from (rows it writes carry it)."""
+    rewrites: int = 0
+    """How many replays the store had seen when this engine was built (incident_state.rewrites)."""
     since_checkpoint: int = 0
-    seen_pk: int = 0
-    """The highest mention pk stored when this engine last wrote: writers take turns (Database.writing), so
-    a complaint with a higher pk was stored by another writer since."""
 
 
 class StoredIncidentAssigner:
@@ -138,6 +150,8 @@ class StoredIncidentAssigner:
         self._recomputed: set[int] = set()
         self._features: OrderedDict[int, tuple[str, TextFeatures]] = OrderedDict()
         self.rebuilds = 0
+        self.deferred = 0
+        """Complaints left waiting for the watermark (both counters are logged by the pipeline)."""
 
     # ---- reports -------------------------------------------------------------------------------
 
@@ -189,6 +203,15 @@ class StoredIncidentAssigner:
         if len(cache) > FEATURES_KEPT:
             cache.popitem(last=False)
         return feats
+
+    def _keep_features(self, reports: Iterable[Report]) -> None:
+        """Remember the text features of complaints left waiting: this process reads them back when it places
+        them or catches up after another writer did."""
+        cache = self._features
+        for report in reports:
+            cache[report.pk] = (report.text, report.features)
+        while len(cache) > FEATURES_KEPT:
+            cache.popitem(last=False)
 
     def _from_complaint(self, complaint: StoredComplaint) -> Report:
         mention, verdict = complaint.mention, complaint.classification
@@ -352,23 +375,72 @@ class StoredIncidentAssigner:
 
     # ---- the stage -----------------------------------------------------------------------------
 
-    def assign(self, session: Session, complaints: Sequence[StoredComplaint]) -> IncidentOutcome:
+    def assign(
+        self, session: Session, complaints: Sequence[StoredComplaint], progress: WriterProgress | None = None
+    ) -> IncidentOutcome:
+        """Place `complaints` (and waiting ones) in incidents, in event order, up to the watermark."""
         outcome = IncidentOutcome()
-        if not complaints:
+        if not complaints and progress is None:
             return outcome
         session.flush()
+        if progress is not None:
+            watermark.register(session, progress)
+        upto = watermark.oldest(session)
+        return self._place_upto(session, [self._from_complaint(c) for c in complaints], upto, outcome)
+
+    def settled(self, session: Session, writer: str) -> bool:
+        return not watermark.is_registered(session, writer) and not watermark.any_pending(session)
+
+    def finish(self, session: Session, writer: str) -> IncidentOutcome:
+        session.flush()
+        watermark.deregister(session, writer)
+        return self._place_upto(session, [], watermark.oldest(session), IncidentOutcome())
+
+    def _place_upto(
+        self, session: Session, reports: list[Report], upto: OrderKey | None, outcome: IncidentOutcome
+    ) -> IncidentOutcome:
+        """Place the reports and waiting complaints up to the watermark `upto` (all when None); the rest waits.
+
+        While a writer is behind what is placed already (it joined late, or stores older data), everything
+        waits: once it has caught up, or ended, one replay places all of it, instead of one per batch."""
         state = self._generation(session)
-        reports = sorted((self._from_complaint(c) for c in complaints), key=lambda r: r.order_key)
+        frontier = _frontier(state)
+        behind = upto is not None and frontier is not None and upto < frontier
+        ready = [r for r in reports if not behind and (upto is None or r.order_key <= upto)]
+        waiting = [r for r in reports if behind or (upto is not None and r.order_key > upto)]
+        if waiting:
+            watermark.defer(session, [r.pk for r in waiting])
+            self.deferred += len(waiting)
+            self._keep_features(waiting)
+        if behind:
+            return outcome
+        taken = watermark.take(session, upto)
+        if taken:
+            ready.extend(self._reports_by_pk(session)(taken).values())
+        if not ready:
+            return outcome
+        ready.sort(key=lambda r: r.order_key)
+        newest = utc(newest_mention_time(session) or ready[-1].created_at)
+        if upto is not None:
+            newest = min(newest, max(upto[0], ready[-1].created_at))
+        return self._place(session, state, ready, newest, outcome)
+
+    def _place(
+        self,
+        session: Session,
+        state: IncidentStateRow,
+        reports: list[Report],
+        newest: datetime,
+        outcome: IncidentOutcome,
+    ) -> IncidentOutcome:
         live = self._live
-        fresh = (
-            live is not None
-            and (live.engine.last_key is None or reports[0].order_key > live.engine.last_key)
-            and (
+        fresh = live is not None and (
+            (
                 live.generation == state.generation
-                or self._catch_up(session, live, {c.mention_pk for c in complaints}, reports[0].order_key)
+                and (live.engine.last_key is None or reports[0].order_key > live.engine.last_key)
             )
+            or self._catch_up(session, live, state, reports[0].order_key)
         )
-        newest = utc(newest_mention_time(session) or reports[-1].created_at)
         writer = _Writer(self, session, newest, outcome)
         try:
             if fresh:
@@ -383,7 +455,10 @@ class StoredIncidentAssigner:
             else:
                 self._live = None
                 engine, epoch, position, restored = self._rebuild(session, reports[0].order_key)
-                live = _Lineage(engine, state.generation, epoch)
+                frontier = _frontier(state)
+                if frontier is not None and reports[0].order_key <= frontier:
+                    state.rewrites = (state.rewrites or 0) + 1  # placed history changes: no catching up past it
+                live = _Lineage(engine, state.generation, epoch, state.rewrites)
                 writer.epoch = epoch
                 slots, placed = self._replay(session, engine, writer, position)
                 writer.rewrite([g for g in engine.open.values() if g.id in restored and g.id not in writer.produced])
@@ -398,27 +473,37 @@ class StoredIncidentAssigner:
                 outcome.changed_incidents |= bursts.resolve_due(session, self.settings, newest)
             state.generation += 1
             live.generation = state.generation
-            live.seen_pk = session.scalar(select(func.max(MentionRow.pk))) or 0
+            if engine.last_key is not None:
+                state.frontier_at, state.frontier_platform, state.frontier_external_id = engine.last_key
             live.since_checkpoint += placed
             if live.since_checkpoint >= CHECKPOINT_EVERY:
-                self._checkpoint(session, live)
+                self._checkpoint(session, state, live)
         except BaseException:
             self._live = None  # half-applied: the next batch rebuilds from the store
             raise
         self._live = live
         return outcome
 
-    def _catch_up(self, session: Session, live: _Lineage, own: set[int], first: OrderKey) -> bool:
-        """Bring the live engine up to date with what other writers stored since it last wrote, when all of
-        it lies between the engine's last report and this batch's first (writers taking turns over a stream
-        in time order): feeding those complaints is what a rebuild would replay, without the checkpoint.
-        Their rows are already written by the writer that stored them, so the engine's changes are dropped.
-        False when any of them reaches back before the engine's last report or past this batch: rebuild."""
+    def _catch_up(self, session: Session, live: _Lineage, state: IncidentStateRow, first: OrderKey) -> bool:
+        """Bring the live engine up to date with what other writers placed since it last wrote, when they only
+        appended (no replay since) and all of it lies before this batch: feeding those complaints is what a
+        rebuild would replay, without the checkpoint. Their rows are already written by the writer that placed
+        them, so the engine's changes are dropped. False otherwise: rebuild."""
+        frontier = _frontier(state)
         engine = live.engine
-        others = [r for r in self._stored_reports(session, MentionRow.pk > live.seen_pk) if r.pk not in own]
         last = engine.last_key
-        if any((last is not None and r.order_key <= last) or r.order_key >= first for r in others):
+        if state.rewrites != live.rewrites or frontier is None or first <= frontier:
             return False
+        if last is not None and last > frontier:
+            return False
+        where = (MentionRow.created_at <= frontier[0]) & watermark.not_pending()
+        if last is not None:
+            where = where & (MentionRow.created_at >= last[0])
+        others = [
+            r
+            for r in self._stored_reports(session, where)
+            if (last is None or r.order_key > last) and r.order_key <= frontier
+        ]
         for report in others:
             engine.add(report)
         engine.drain()
@@ -434,6 +519,7 @@ class StoredIncidentAssigner:
     ) -> tuple[dict[str, set[datetime]], int]:
         """Every stored complaint after `position`, through the engine, written in chunks."""
         where = MentionRow.created_at >= position[0] if position is not None else MentionRow.created_at.isnot(None)
+        where = where & watermark.not_pending()
         slots: dict[str, set[datetime]] = {}
         chunk: list[Report] = []
         placed = 0
@@ -451,13 +537,19 @@ class StoredIncidentAssigner:
         bursts.merge_slots(slots, bursts.touched_slots(chunk))
         return slots, placed + len(chunk)
 
-    def _checkpoint(self, session: Session, live: _Lineage) -> None:
+    def _checkpoint(self, session: Session, state: IncidentStateRow, live: _Lineage) -> None:
         engine = live.engine
         if engine.last_key is None:
             return
         at, platform, external_id = engine.last_key
+        newest = session.scalar(select(func.max(IncidentCheckpointRow.id))) or 0
+        state.checkpoint_seq = max(state.checkpoint_seq or 0, newest) + 1
         row = IncidentCheckpointRow(
-            position_at=at, position_platform=platform, position_external_id=external_id, state=snapshot.dump(engine)
+            id=state.checkpoint_seq,
+            position_at=at,
+            position_platform=platform,
+            position_external_id=external_id,
+            state=snapshot.dump(engine),
         )
         session.add(row)
         session.flush()

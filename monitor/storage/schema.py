@@ -7,6 +7,7 @@ mentions ─┬─ classifications   (one per mention, the latest verdict)
           └─ incident_members ── incidents
 cursors: where each connector left off.
 incident_checkpoints, incident_state: the incident engine's saved state (see monitor.incidents.store).
+incident_writers, incident_pending: writers at work and the complaints they left to place (watermark).
 daemons, connector_leases, job_runs: the fleet of `run` daemons (see monitor.fleet).
 
 Schema changes go through Alembic (monitor/storage/migrations); never edit a
@@ -266,6 +267,38 @@ class IncidentStateRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The last complaint placed (its order key), and how many times history was replayed: a process whose
+    # engine saw the same number of replays can catch up by feeding the complaints placed after its own last.
+    frontier_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    frontier_platform: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    frontier_external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    rewrites: Mapped[int] = mapped_column(Integer, default=0)
+    # The highest checkpoint id ever given: ids never come back after a replay deletes the newest checkpoints
+    # (SQLite would reuse them), so an epoch on a row always means the same checkpoint.
+    checkpoint_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentWriterRow(Base):
+    """A process storing mentions right now, and the newest one (in event order) it has stored.
+
+    Complaints are placed in incidents in event order only up to the oldest such position among the
+    writers whose registration has not expired (the watermark); see monitor.incidents.watermark."""
+
+    __tablename__ = "incident_writers"
+
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    progress_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    progress_platform: Mapped[str] = mapped_column(String(50))
+    progress_external_id: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IncidentPendingRow(Base):
+    """A stored complaint not yet placed in incidents: it lies beyond another writer's position."""
+
+    __tablename__ = "incident_pending"
+
+    mention_pk: Mapped[int] = mapped_column(ForeignKey("mentions.pk", ondelete="CASCADE"), primary_key=True)
 
 
 class DaemonRow(Base):
