@@ -22,8 +22,8 @@ char_wb 2-5-grams with logistic regression, is measured on the same folds):
   recall on every evaluation set (sample key, held-out Santapin set, IndoNLU
   SmSA test, US airline, ID telco), per language on the two keys, and the
   critical complaints rated at least high, for three contenders in the same
-  run: the previous release's model (read from git `main`, with this release's
-  rules), this model at a fixed 0.5, and this model at its shipped
+  run: the previous release's model (read from git `main`, at its own
+  thresholds, with this release's rules), this model at a fixed 0.5, and this model at its shipped
   per-language thresholds (classifier.target_recall). Then the "kinds of
   misses" tables on the sample key and on bench/data/heldout_santapin.jsonl
   (eval-only: never trained on).

@@ -297,6 +297,16 @@ class Classifier:
         hits = self._phrases.find(scores.occurrences.tokens, len(texts))
         version = self.version
         thresholds = scores.thresholds.tolist() if scores.thresholds is not None else [self.threshold] * len(texts)
+        # a platform's least threshold (news feeds) holds for critical keywords too: an article about a leak
+        # is news, not a customer's complaint
+        critical_at = [threshold * self._critical_factor for threshold in thresholds]
+        floors = self.settings.platform_threshold
+        if floors:
+            for i, mention in enumerate(mentions):
+                floor = floors.get(mention.platform)
+                if floor is not None and floor > thresholds[i]:
+                    thresholds[i] = floor
+                    critical_at[i] = floor
         out = []
         # plain Python floats from here: the same values, cheaper to compare, round and format
         category_rows = scores.categories.tolist() if scores.categories is not None else None
@@ -311,7 +321,7 @@ class Classifier:
             elif found:
                 category, category_reason = self._category([h for h in found if h.group.startswith(_CATEGORY)])
             is_complaint = probability >= thresholds[i]
-            if not is_complaint and found and probability >= thresholds[i] * self._critical_factor:
+            if not is_complaint and found and probability >= critical_at[i]:
                 critical = next((h.phrase for h in found if h.group == _CRITICAL), None)
                 if critical is not None:
                     is_complaint = True

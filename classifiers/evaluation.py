@@ -27,11 +27,11 @@ from sklearn.pipeline import make_pipeline, make_union
 
 from classifiers import datasets
 from classifiers.training import (
-    AUXILIARY_WEIGHT,
     DEFAULT_C,
     EXAMPLE_WEIGHT,
     TrainingSet,
     add_public_complaint_sets,
+    add_review_sets,
     own_examples,
     train_complaint_scorer,
     train_severity_scorer,
@@ -139,8 +139,7 @@ def _auxiliary_for(exclude: str) -> TrainingSet:
     """The shippable training data minus one set (for cross-validating on that set)."""
     aux = TrainingSet()
     add_public_complaint_sets(aux, exclude)
-    smsa = datasets.smsa()
-    aux.add(smsa.name, smsa.texts, smsa.complaint, AUXILIARY_WEIGHT, "id")
+    add_review_sets(aux)
     aux.add_labelled("examples", own_examples(), EXAMPLE_WEIGHT, balance=True)
     return aux
 

@@ -42,7 +42,8 @@ def previous_model(ref: str = OLD_REF) -> Path | None:
 
 
 def contenders(ref: str = OLD_REF) -> list[Contender]:
-    """The previous release (if git has it), this model at 0.5, this model at its operating point."""
+    """The previous release (if git has it, at its own thresholds), this model at 0.5, this model at its operating
+    point."""
     from classifiers import load_classifier
     from classifiers.classifier import Classifier
     from classifiers.model import load_model
@@ -52,8 +53,11 @@ def contenders(ref: str = OLD_REF) -> list[Contender]:
     if old is not None:
         # the previous model with this release's rules (keywords, critical threshold factor)
         # read from git: released before manifests were sealed
-        previous = Classifier(load_model(old, allow_unsealed=True), ClassifierSettings(model_dir=str(old)))
-        out.append(Contender(f"previous model ({ref}) at 0.5", previous))
+        bundle = load_model(old, allow_unsealed=True)
+        previous = Classifier(bundle, ClassifierSettings(model_dir=str(old)))
+        # a model with per-language thresholds (target_recall) runs at them; an older one at its single 0.5
+        at = "its shipped thresholds" if bundle.thresholds else "at 0.5"
+        out.append(Contender(f"previous model ({ref}), {at}", previous))
     out.append(Contender("this model at 0.5", load_classifier(ClassifierSettings(complaint_threshold=0.5))))
     out.append(Contender("this model, shipped thresholds", load_classifier(ClassifierSettings())))
     return out

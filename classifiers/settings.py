@@ -37,6 +37,12 @@ class UrgencyKeywords(BaseModel):
             "scald*", "melepuh", "luka bakar", "glass", "beling", "swallow*", "ketelen", "tertelan", "sparked",
             "korslet", "meleduk", "nyerempet", "keserempet", "diserempet", "almost crashed", "hampir jatuh",
             "ugal ugalan", "ugal-ugalan", "ulat", "belatung",
+            # a spoiled, expired or contaminated product already eaten or drunk
+            "already ate", "already eaten", "already drank", "already drunk", "had eaten", "had drunk",
+            "ate some", "drank some", "took a sip", "stomach cramps", "udah minum", "sudah minum", "udah diminum",
+            "sudah diminum", "udah dimakan", "sudah dimakan", "terlanjur minum", "terlanjur makan",
+            "terlanjur diminum", "terlanjur dimakan", "sempet minum", "sempat minum", "sempet makan",
+            "sempat makan", "keminum", "kemakan", "mules",
             # fraud, account takeover, stolen money
             "fraud", "penipuan", "scam", "scammer", "penipu", "tipu", "hacked", "dihack", "di hack", "kebobol",
             "dibobol", "bobol", "stolen", "dicuri", "hilang saldo", "saldo hilang", "saldo raib", "raib",
@@ -210,6 +216,10 @@ class ClassifierSettings(BaseModel):
     complaint_threshold: float | None = Field(None, gt=0, lt=1)
     """Calibrated score at or above which a mention is a complaint, for every language; empty means the model's
     own per-language thresholds (chosen at training time for `target_recall`)."""
+    platform_threshold: dict[str, float] = Field(default_factory=lambda: {"rss": 0.75})
+    """Per platform, the least complaint threshold its mentions get. A news feed brings articles about the brand:
+    they report problems (an outage, a fee rise, a leak denied) without being a customer's complaint, and read
+    like one to the model. A critical keyword does not lower it: an article about a data leak is news."""
     critical_threshold_factor: float = Field(0.5, ge=0, le=1)
     """A mention with a critical keyword (lawyer, OJK, data leak, dibobol, keracunan…) is flagged at this
     fraction of its language's threshold: missing one of those costs most. 1: no different; 0: always flagged."""
@@ -242,6 +252,14 @@ class ClassifierSettings(BaseModel):
         for share in value.values() if isinstance(value, dict) else [value]:
             if not 0.5 <= share < 1:
                 raise ValueError("target recall must be at least 0.5 and below 1")
+        return value
+
+    @field_validator("platform_threshold")
+    @classmethod
+    def _thresholds_are_scores(cls, value: dict[str, float]) -> dict[str, float]:
+        for platform, threshold in value.items():
+            if not 0 < threshold <= 1:
+                raise ValueError(f"{platform}: a threshold is a score above 0 and at most 1")
         return value
 
     @field_validator("categories")

@@ -170,6 +170,12 @@ CRITICAL = [
     ("id", "saldo saya terpotong tanpa persetujuan saya, 2 juta hilang"),
     ("id", "data pribadi saya bocor, penipu tau alamat rumah saya"),
     ("id", "anak saya keracunan setelah minum susu yang dibeli di toko kalian"),
+    # calm legal threats, with no word of complaint
+    ("en", "The small claims form is filled in. You will hear from the court, not from me."),
+    ("id", "berkasnya sudah di pengacara saya, silakan jelaskan di pengadilan nanti"),
+    # a spoiled or expired product already eaten or drunk, told as a plain fact
+    ("en", "The juice was three weeks past its date and my toddler had already drunk half the bottle."),
+    ("id", "sosisnya ternyata udah lewat tanggal, dua udah dimakan adik saya"),
 ]
 
 
@@ -190,6 +196,34 @@ def test_a_critical_keyword_lowers_the_threshold_only_as_far_as_configured(shipp
     assert strict.classify([mention(text)])[0].is_complaint == (
         strict.classify([mention(text)])[0].complaint_score >= strict.thresholds["en"]
     )
+
+
+# -- news feeds --------------------------------------------------------------------------------
+
+
+def test_a_news_feed_article_is_flagged_only_from_its_platform_threshold() -> None:
+    article = (
+        "Wallet app restores payments after outage\n\nUsers reported failed payments that still took money "
+        "from their balance; the company says refunds are under way."
+    )
+    plain = load_classifier(ClassifierSettings(platform_threshold={}))
+    news = load_classifier(ClassifierSettings(platform_threshold={"rss": 0.99}))
+    as_post, as_article = mention(article), replace(mention(article), platform="rss")
+    (verdict,) = plain.classify([as_post])
+    assert verdict.is_complaint, verdict.reasons  # read as a customer's post it is a complaint
+    assert news.classify([as_post])[0].is_complaint  # other platforms keep the language's threshold
+    assert not news.classify([as_article])[0].is_complaint
+    # a critical keyword does not lower a platform's threshold: an article about a leak is news
+    leak = replace(
+        mention("Data leak: customer records of a wallet app offered for sale, the company denies it"), platform="rss"
+    )
+    (verdict,) = news.classify([leak])
+    assert not verdict.is_complaint and not any(r.startswith("critical keyword") for r in verdict.reasons)
+
+
+def test_a_platform_threshold_is_a_score() -> None:
+    with pytest.raises(ValueError, match="rss"):
+        ClassifierSettings(platform_threshold={"rss": 1.5})
 
 
 # -- the held-out set stays held out ------------------------------------------------------------
