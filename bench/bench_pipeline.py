@@ -107,9 +107,9 @@ def run_one(mode: str, url: str, path: Path, size: int) -> dict[str, object]:
         pipeline = app.pipeline
         process_batch = pipeline._process_batch
 
-        def timed(batch, source):  # type: ignore[no-untyped-def]
+        def timed(batch, *rest):  # type: ignore[no-untyped-def]
             nonlocal done
-            result = process_batch(batch, source)
+            result = process_batch(batch, *rest)
             done += len(batch.mentions)
             while len(marks) < TENTHS and done >= tenth * (len(marks) + 1):
                 marks.append(time.perf_counter() - started)
