@@ -118,16 +118,19 @@ def any_pending(session: Session) -> bool:
 
 def take(session: Session, upto: OrderKey | None) -> list[int]:
     """Remove from the pending table, and return, the complaints at or before `upto` (all when None)."""
-    stmt = select(MentionRow.pk, MentionRow.created_at, MentionRow.platform, MentionRow.external_id).join(
-        IncidentPendingRow, IncidentPendingRow.mention_pk == MentionRow.pk
-    )
-    if upto is not None:
-        stmt = stmt.where(MentionRow.created_at <= upto[0])
-    pks = [
-        pk
-        for pk, at, platform, external_id in session.execute(stmt)
-        if upto is None or _key(at, platform, external_id) <= upto
-    ]
+    # From the pending side, which is short or empty: joined from the mentions' side, the database may walk
+    # every stored mention up to `upto` on each batch, which grows with the store.
+    waiting = list(session.scalars(select(IncidentPendingRow.mention_pk)))
+    pks: list[int] = []
+    for offset in range(0, len(waiting), _IN_CHUNK):
+        stmt = select(MentionRow.pk, MentionRow.created_at, MentionRow.platform, MentionRow.external_id).where(
+            MentionRow.pk.in_(waiting[offset : offset + _IN_CHUNK])
+        )
+        pks.extend(
+            pk
+            for pk, at, platform, external_id in session.execute(stmt)
+            if upto is None or _key(at, platform, external_id) <= upto
+        )
     for offset in range(0, len(pks), _IN_CHUNK):
         chunk = pks[offset : offset + _IN_CHUNK]
         session.execute(delete(IncidentPendingRow).where(IncidentPendingRow.mention_pk.in_(chunk)))
