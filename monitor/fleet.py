@@ -31,11 +31,19 @@ from sqlalchemy import Connection, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.storage import Database
-from monitor.storage.schema import ConnectorLeaseRow, DaemonRow, JobRunRow, MentionRow
+from monitor.storage.schema import (
+    ConnectorLeaseRow,
+    DaemonRow,
+    IncidentPendingRow,
+    IncidentWriterRow,
+    JobRunRow,
+    MentionRow,
+)
 
 LEASES = ConnectorLeaseRow.__table__
 DAEMONS = DaemonRow.__table__
 JOB_RUNS = JobRunRow.__table__
+WRITERS = IncidentWriterRow.__table__
 MIN_HEARTBEAT = 0.25
 MAX_HEARTBEAT = 15.0
 MAX_LEASE = timedelta(seconds=60)
@@ -278,11 +286,23 @@ class JobStatus:
 
 
 @dataclass
+class WriterStatus:
+    """A process storing mentions now, and how far (in event time) it has stored: see monitor.incidents.watermark."""
+
+    writer: str
+    stored_up_to: datetime
+    expires_at: datetime
+
+
+@dataclass
 class FleetStatus:
     now: datetime
     daemons: list[DaemonStatus]
     connectors: list[ConnectorStatus]
     jobs: list[JobStatus]
+    writers: list[WriterStatus] = field(default_factory=list)
+    waiting_complaints: int = 0
+    """Stored complaints not yet placed in incidents: they lie beyond the oldest writer's position."""
 
 
 def fleet_status(
@@ -299,6 +319,10 @@ def fleet_status(
             ).all()
         )
         runs = connection.execute(select(JOB_RUNS).order_by(JOB_RUNS.c.scheduled_for.desc()).limit(jobs)).all()
+        writers = connection.execute(
+            select(WRITERS.c.holder, WRITERS.c.progress_at, WRITERS.c.expires_at).order_by(WRITERS.c.progress_at)
+        ).all()
+        waiting = connection.scalar(select(func.count()).select_from(IncidentPendingRow.__table__)) or 0
     newest = {name: when for name, at in newest.items() if (when := _utc(at)) is not None}
     names = list(dict.fromkeys([*configured, *sorted(leases)]))
     configured_set = set(configured)
@@ -348,7 +372,12 @@ def fleet_status(
     job_rows = [
         JobStatus(row.job, row.scheduled_for, row.holder, row.started_at, row.finished_at, row.outcome) for row in runs
     ]
-    return FleetStatus(now, daemon_rows, connectors, job_rows)
+    writer_rows = [
+        WriterStatus(holder, at, expires)
+        for holder, progress_at, expires_at in writers
+        if (at := _utc(progress_at)) is not None and (expires := _utc(expires_at)) is not None and expires >= now
+    ]
+    return FleetStatus(now, daemon_rows, connectors, job_rows, writer_rows, int(waiting))
 
 
 def _utc(value: datetime | None) -> datetime | None:

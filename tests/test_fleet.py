@@ -132,6 +132,35 @@ def test_status_lists_connectors_daemons_and_errors(cli, tmp_path: Path) -> None
     assert connector["mention_lag_seconds"] > 0 and connector["since_last_poll_seconds"] >= 0
     assert connector["last_error"] == "unreachable: boom"
     assert data["daemons"][0]["connectors"] == ["sample"]
+    assert data["writers"] == [] and data["waiting_complaints"] == 0
+    assert "0 complaints waiting" in text.out and "no process is storing mentions now" in text.out
+
+
+def test_status_shows_the_writers_and_the_complaints_waiting_for_them(cli, tmp_path: Path) -> None:
+    # a stream killed mid-import leaves its registration and the complaints beyond the other's position
+    from monitor.incidents import watermark
+    from monitor.stages import WriterProgress
+
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"connectors:\n  - name: sample\n    type: file\n    path: {SAMPLE}\n")
+    assert cli("--config", str(config), "--db", db, "run", "--once").code == 0
+    database = open_database(db)
+    with database.writing() as session:
+        at = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+        watermark.register(session, WriterProgress("elsewhere:1:abc", at, "x", "1"), lease=timedelta(minutes=5))
+        pks = list(session.scalars(select(MentionRow.pk).order_by(MentionRow.pk).limit(3)))
+        watermark.defer(session, pks)
+    database.dispose()
+
+    text = cli("--config", str(config), "--db", db, "status")
+    assert text.code == 0, text.err
+    assert "3 complaints waiting" in text.out
+    assert re.search(r"elsewhere:1:abc\s+2026-03-10 12:00:00 UTC\s+in \S+", text.out), text.out
+    data = json.loads(cli("--config", str(config), "--db", db, "status", "--format", "json").out)
+    assert data["waiting_complaints"] == 3
+    assert data["writers"][0]["writer"] == "elsewhere:1:abc"
+    assert data["writers"][0]["stored_up_to"] == "2026-03-10T12:00:00Z"
 
 
 def _app(tmp_path: Path, connectors: str):  # type: ignore[no-untyped-def]

@@ -86,6 +86,14 @@ def render_text(status: FleetStatus) -> str:
             took = _ago((j.finished_at - j.started_at).total_seconds()) if j.finished_at else "running"
             rows.append([j.job, _when(j.scheduled_for), j.holder, took, j.outcome or "-"])
         lines += _table(rows)
+    lines += ["", f"INCIDENT PLACEMENT ({status.waiting_complaints} complaints waiting for the writers below)"]
+    if status.writers:
+        rows = [["writer", "stored up to", "registration expires"]]
+        for w in status.writers:
+            rows.append([w.writer, _when(w.stored_up_to), f"in {_ago((w.expires_at - now).total_seconds())}"])
+        lines += _table(rows)
+    else:
+        lines.append("  no process is storing mentions now")
     return "\n".join(lines) + "\n"
 
 
