@@ -108,11 +108,17 @@ def test_the_schedule_time_is_the_same_for_every_daemon() -> None:
     )
 
 
-def test_status_lists_connectors_daemons_and_errors(cli, tmp_path: Path) -> None:
+def _sample_stored(cli, tmp_path: Path) -> tuple[Path, str]:  # type: ignore[no-untyped-def]
+    """A config with the sample as its one connector, and a database that has run it once."""
     db = f"sqlite:///{tmp_path / 'm.db'}"
     config = tmp_path / "config.yaml"
     config.write_text(f"connectors:\n  - name: sample\n    type: file\n    path: {SAMPLE}\n")
     assert cli("--config", str(config), "--db", db, "run", "--once").code == 0
+    return config, db
+
+
+def test_status_lists_connectors_daemons_and_errors(cli, tmp_path: Path) -> None:
+    config, db = _sample_stored(cli, tmp_path)
     database = open_database(db)
     fleet.register_daemon(database, "host:42:abcdef", 0.5)
     assert fleet.acquire(database, "sample", "host:42:abcdef", timedelta(minutes=1))
@@ -141,10 +147,7 @@ def test_status_shows_the_writers_and_the_complaints_waiting_for_them(cli, tmp_p
     from monitor.incidents import watermark
     from monitor.stages import WriterProgress
 
-    db = f"sqlite:///{tmp_path / 'm.db'}"
-    config = tmp_path / "config.yaml"
-    config.write_text(f"connectors:\n  - name: sample\n    type: file\n    path: {SAMPLE}\n")
-    assert cli("--config", str(config), "--db", db, "run", "--once").code == 0
+    config, db = _sample_stored(cli, tmp_path)
     database = open_database(db)
     with database.writing() as session:
         at = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -358,6 +358,33 @@ class Likeness:
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
 
+def _sorted_matches(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a bucket's key-sorted entries holding any of `keys`, and which of `keys` each is."""
+    start = np.searchsorted(sorted_keys, keys, "left")
+    count = np.searchsorted(sorted_keys, keys, "right") - start
+    total = int(count.sum())
+    if not total:
+        return _NO_INTS, _NO_INTS
+    which = np.repeat(np.arange(len(keys)), count)
+    positions = np.arange(total) + np.repeat(start - (np.cumsum(count) - count), count)
+    return positions, which
+
+
+def _unsorted_matches(block_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_sorted_matches` for a block whose entries are not sorted: each entry looked up among `keys`."""
+    if not len(keys) or not len(block_keys):
+        return _NO_INTS, _NO_INTS
+    position = np.searchsorted(keys, block_keys)
+    np.minimum(position, len(keys) - 1, out=position)
+    hit = np.flatnonzero(keys[position] == block_keys)
+    return hit, position[hit]
+
+
+def _matches(block: _Block, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The block's entries holding any of the sorted `keys`, and which of `keys` each is."""
+    return (_sorted_matches if block.by_key else _unsorted_matches)(block.keys, keys)
+
+
 class _Query(_Counter):
     """A Likeness compiled for numpy, counting distinct alike authors in time ranges of a TextHistory."""
 
@@ -394,18 +421,6 @@ class _Query(_Counter):
         """The usual number of distinct alike authors in a window ending at this time of day."""
         return usual_count(self, self.history.coverage, at, self.history.window, settings)
 
-    @staticmethod
-    def _matches(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in a bucket's key-sorted entries holding any of `keys`, and which of `keys` each is."""
-        start = np.searchsorted(sorted_keys, keys, "left")
-        count = np.searchsorted(sorted_keys, keys, "right") - start
-        total = int(count.sum())
-        if not total:
-            return _NO_INTS, _NO_INTS
-        which = np.repeat(np.arange(len(keys)), count)
-        positions = np.arange(total) + np.repeat(start - (np.cumsum(count) - count), count)
-        return positions, which
-
     def counts(self, ranges: list[tuple[float, float]]) -> list[int]:
         out = []
         generic = self.history.generic
@@ -417,36 +432,19 @@ class _Query(_Counter):
             out.append(len(authors))
         return out
 
-    @staticmethod
-    def _unsorted_matches(block_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`_matches` for a block whose entries are not sorted: each entry looked up among `keys`."""
-        if not len(keys) or not len(block_keys):
-            return _NO_INTS, _NO_INTS
-        position = np.searchsorted(keys, block_keys)
-        np.minimum(position, len(keys) - 1, out=position)
-        hit = np.flatnonzero(keys[position] == block_keys)
-        return hit, position[hit]
-
     def _alike_authors(self, block: _Block, lo: float, hi: float, authors: set[int]) -> None:
-        alike = self._alike_rows(block, lo, hi)
-        if alike is not None and alike.any():
-            authors.update(block.authors[alike].tolist())
-
-    def _alike_rows(self, block: _Block, lo: float, hi: float) -> np.ndarray | None:
-        """Which of the block's complaints are alike and within (lo, hi]; None when none can be."""
         n = len(block.times)
-        matches = self._matches if block.by_key else self._unsorted_matches
-        positions, which = matches(block.keys, self.keys)
+        positions, which = _matches(block, self.keys)
         with_category = self.category >= 0 and (self.bonus or self.penalty)
         if not len(positions) and not (with_category and self.bonus):
-            return None
+            return
         if len(positions):
             weights = self.weights[which] * block.values[positions]
             score: np.ndarray = np.bincount(block.rows[positions], weights=weights, minlength=n).astype(float)
         else:
             score = np.zeros(n)
         if len(self.surge_keys):
-            positions, which = matches(block.keys, self.surge_keys)
+            positions, which = _matches(block, self.surge_keys)
             if len(positions):
                 extra = self.surge_extra[which] * block.values[positions] ** 2
                 score /= np.sqrt(1.0 + np.bincount(block.rows[positions], weights=extra, minlength=n))
@@ -455,8 +453,9 @@ class _Query(_Counter):
             score[same] += self.bonus
             if self.penalty:
                 score[~same & block.specific] -= self.penalty
-        alike: np.ndarray = (score >= self.threshold) & (block.times > lo) & (block.times <= hi)
-        return alike
+        alike = (score >= self.threshold) & (block.times > lo) & (block.times <= hi)
+        if alike.any():
+            authors.update(block.authors[alike].tolist())
 
 
 class TextHistory:
@@ -514,8 +513,7 @@ class TextHistory:
         for lo, hi in ranges:
             for bucket in self.hours(lo, hi):
                 for block in bucket.blocks(self.generic):
-                    match = _Query._matches if block.by_key else _Query._unsorted_matches
-                    positions, which = match(block.keys, keys)
+                    positions, which = _matches(block, keys)
                     if not len(positions):
                         continue
                     rows = block.rows[positions]

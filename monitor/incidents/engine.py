@@ -580,6 +580,7 @@ class Engine:
             return group  # what made it look anomalous was mostly reports it had drifted away from
         if group.size > len(fitting):
             group = self._restart(group, report.created_at, fitting)
+            self._sign(group, report.at)  # of the reports it kept
         else:
             for member in group.live:  # its members so far were a hidden candidate's: now they are news
                 self._join(group, member)
@@ -587,7 +588,6 @@ class Engine:
         self.incidents.add(group.id)
         group.observed = observed
         group.hot_until = report.at
-        self._sign(group, report.at)
         self._gather(group, report)
         self._link_recurrence(group)
         return group
