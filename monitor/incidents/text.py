@@ -286,7 +286,11 @@ class TextFeatures:
         return (self.__class__, (self.vector, self.norm2, self.words, self.surfaces))
 
 
-@lru_cache(maxsize=1 << 16)
+# Caches: `_token_info` is the one every feature lookup goes through, sized for a stream's working
+# vocabulary (32k surfaces cover 99.5% of the tokens of 150k volume-stream complaints); the ones behind it
+# only see its misses. Each entry costs about 0.7 kB across the chain, so caches of 131k entries on every
+# step held ~90 MB in a long import of a varied stream.
+@lru_cache(maxsize=1 << 12)
 def canonical_word(raw: str) -> str:
     word = _REPEATS.sub(r"\1\1", raw.lower())
     if word in CANONICAL:
@@ -321,7 +325,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 12)
 def _content_word(surface: str) -> str | None:
     """The canonical word for a token, or None for stopwords and bare numbers."""
     if surface.isdigit():
@@ -332,7 +336,6 @@ def _content_word(surface: str) -> str | None:
     return word
 
 
-@lru_cache(maxsize=1 << 17)
 def _word_weight(word: str, surface: str, key_terms: frozenset[str]) -> float:
     if word in key_terms or _VERSION.match(word) or (surface.isupper() and len(surface) >= 3):
         return KEY_TERM_WEIGHT
@@ -341,7 +344,7 @@ def _word_weight(word: str, surface: str, key_terms: frozenset[str]) -> float:
     return UNIGRAM_WEIGHT
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 15)
 def _token_info(surface: str, key_terms: frozenset[str]) -> tuple[str, float, str | None] | None:
     """(canonical word, weight, stem) of a token as written, or None when it carries no content."""
     word = _content_word(surface)
@@ -350,7 +353,6 @@ def _token_info(surface: str, key_terms: frozenset[str]) -> tuple[str, float, st
     return word, _word_weight(word, surface, key_terms), _stem(word)
 
 
-@lru_cache(maxsize=1 << 17)
 def _stem(word: str) -> str | None:
     """A crude shared stem for inflected words the table does not know ('connecting', 'connection')."""
     if len(word) >= 7 and word not in CANONICAL_WORDS and not word[0].isdigit():
