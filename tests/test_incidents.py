@@ -560,3 +560,27 @@ def test_writers_taking_turns_with_frequent_checkpoints_end_as_one_in_order_pass
     expected = shape(clean)
     assert len(expected) >= 2
     assert shape(db) == expected
+
+
+def test_the_start_of_a_rise_is_where_reports_start_coming_faster():
+    from monitor.incidents.engine import rate_change
+
+    # one report every 4 minutes for an hour (the everyday pace), then one every 30 s for half an hour
+    steady_part = [k * 240.0 for k in range(15)]
+    rise = [3600.0 + k * 30.0 for k in range(60)]
+    assert rate_change(steady_part + rise, start=0.0, now=5400.0) in (14, 15, 16)
+    # the same pace all along: no start to cut at
+    assert rate_change([k * 240.0 for k in range(30)], start=0.0, now=7200.0) == 0
+    # a rise that ramps up keeps its first, slower reports
+    ramp = [0.0]
+    for gap in [600.0, 450.0, 300.0, 240.0, 180.0, 120.0, 90.0, 60.0, 45.0, 30.0] * 3:
+        ramp.append(ramp[-1] + gap)
+    assert rate_change(ramp, start=0.0, now=ramp[-1] + 30.0) <= 10
+
+
+def test_shortened_words_in_tweets_count_as_the_words_they_stand_for():
+    from monitor.incidents.text import features
+
+    short = features("my flt got cxld, 2nd one cncld this week")
+    full = features("my flight got cancelled, second one cancelled this week")
+    assert {"flight", "cancel"} <= set(short.words) & set(full.words)

@@ -72,6 +72,8 @@ SIGNATURE_LIFT = 2.0
 SIGNATURE_WEIGHT = 0.1
 """Added to a report's similarity to an incident, times the weight of the signature word it uses. Chosen on the
 volume stream's seed 1 (0, 0.1 and 0.25 tried); seed 2 and the airline section are the check."""
+CHANGE_TOLERANCE = 2.0
+"""How much less likely (log) a rise's start may be than the likeliest one and still be taken (see `rate_change`)."""
 SMOOTHING = 0.5
 """Added to a word's everyday count (and to the number of everyday complaints) when rates are compared."""
 CATEGORY_P_FACTOR = 1.0
@@ -415,12 +417,10 @@ class Engine:
             if group is not None:
                 if group.raised and _back_to_usual(group, report, self.window_s):
                     continue
-                score = weighted_cosine(group.centroid, group.norm2, vector, norm2, surging)
-                if group.signature:
-                    signed = self._signed(group, report)
-                    if not signed and score < self.config.merge_similarity:
-                        continue  # alike in the words it shares with everyday complaints only
-                    score += SIGNATURE_WEIGHT * signed
+                score = self._signed_score(group, report, weighted_cosine(group.centroid, group.norm2, vector, norm2,
+                                                                           surging))  # fmt: skip
+                if score is None:
+                    continue  # alike in the words it shares with everyday complaints only
                 score += self._category_term(group.category, category, excess, group.category_share())
                 first_seen = group.first_seen
             else:
@@ -512,6 +512,16 @@ class Engine:
         signed = sum(1 for member in group.live if self._signed(incident, member.report))
         return signed * 2 >= len(group.live)
 
+    def _signed_score(self, incident: Group, report: Report, alike: float) -> float | None:
+        """`alike` with the bonus for a report using the incident's signature; None when it may not join (it
+        uses no signature word and is not as alike as merging groups must be)."""
+        if not incident.signature:
+            return alike
+        signed = self._signed(incident, report)
+        if not signed and alike < self.config.merge_similarity:
+            return None
+        return alike + SIGNATURE_WEIGHT * signed
+
     def _signed(self, incident: Group, report: Report) -> float:
         """The largest weight (see `_sign`) among the incident's signature words the report uses; 0 for none."""
         signature = incident.signature
@@ -575,7 +585,7 @@ class Engine:
         # rise began
         self._sign(group, report.at)
         fitting = [m for m in self._fitting(group, report.at) if not group.signature or self._signed(group, m.report)]
-        fitting = since_onset(fitting, expected / self.window_s, report.at)
+        fitting = since_onset(fitting, expected / self.window_s, report.at, self.window_s)
         if len({m.report.author for m in fitting}) < self.config.min_authors:
             return group  # what made it look anomalous was mostly reports it had drifted away from
         if group.size > len(fitting):
@@ -683,7 +693,8 @@ class Engine:
         return best[1] if best is not None else None
 
     def _gather(self, incident: Group, report: Report) -> None:
-        """Merge into a new incident the candidate groups that hold other reports of the same problem."""
+        """Merge into a new incident the candidate groups and lone reports that hold other reports of the same
+        problem: by the rule a report arriving now would join it by (its signature included)."""
         threshold = self.config.similarity
         excess = self.category_excess(incident.category, report.at)
         for oid in self._sharing(incident.words):
@@ -692,18 +703,23 @@ class Engine:
                 seed = self.seeds.get(oid)
                 if seed is None:
                     continue
-                alike = weighted_cosine(incident.centroid, incident.norm2, seed.features.vector, seed.features.norm2,
-                                        self.words.surging)  # fmt: skip
+                cosine = weighted_cosine(incident.centroid, incident.norm2, seed.features.vector, seed.features.norm2,
+                                         self.words.surging)  # fmt: skip
+                alike = self._signed_score(incident, seed, cosine)
+                if alike is None:
+                    continue
                 alike += self._category_term(incident.category, seed.category, excess, incident.category_share())
                 if alike >= threshold:
                     self._merge(incident, self._grown(oid), report.created_at)
                 continue
-            if other is incident or other.raised:
+            if other is incident or other.raised or not self._belongs(incident, other):
                 continue
             alike = self.similarity(incident, other) + self._category_term(
                 incident.category, other.category, excess, min(incident.category_share(), other.category_share())
             )
-            if alike >= threshold and self._belongs(incident, other):
+            if incident.signature:  # most of its reports use the signature (it belongs): as they would join
+                alike += SIGNATURE_WEIGHT * sum(self._signed(incident, m.report) for m in other.live) / len(other.live)
+            if alike >= threshold:
                 self._merge(incident, other, report.created_at)
 
     def _fitting(self, group: Group, at: float) -> list[Member]:
@@ -856,10 +872,12 @@ def calm_level(expected: float) -> int:
     return max(1, math.ceil(expected + 2 * math.sqrt(expected)))
 
 
-def since_onset(members: list[Member], usual_rate: float, now: float) -> list[Member]:
+def since_onset(members: list[Member], usual_rate: float, now: float, window: float) -> list[Member]:
     """The members from the start of the rise: where the count above the usual rate (`usual_rate`
-    reports a second) up to `now` is largest (the CUSUM change point). Before it, the problem ran at its
-    usual level, and those reports are the everyday ones, not the incident's."""
+    reports a second) up to `now` is largest (the CUSUM change point), and no earlier than where the
+    members' own rate changes (`rate_change`: the usual level counts only the reports as alike as the
+    incident is now, and its everyday reports often came faster than that). Before it, the problem ran at
+    its usual level, and those reports are the everyday ones, not the incident's."""
     if usual_rate * 3600 < 0.5 or len(members) < 2:
         return members  # a problem with no real baseline: every report of it is news
     best, start = -math.inf, 0
@@ -867,7 +885,29 @@ def since_onset(members: list[Member], usual_rate: float, now: float) -> list[Me
         excess = (len(members) - index) - usual_rate * (now - member.report.at)
         if excess > best:
             best, start = excess, index
-    return members[start:]
+    return members[max(start, rate_change([m.report.at for m in members], now - window, now)) :]
+
+
+def rate_change(times: list[float], start: float, now: float) -> int:
+    """Where a run of report times (sorted, within start..now) goes from one steady rate to a faster one:
+    the index of the first report of the faster part, 0 when there is no clear change.
+
+    Two Poisson rates, before and after each report, by maximum likelihood; of the splits whose likelihood
+    is within CHANGE_TOLERANCE (log) of the best, the earliest, so that a rise that ramps up keeps its start.
+    """
+    n = len(times)
+    scores = []
+    for k, at in enumerate(times):
+        before, after = max(at - start, 1.0), max(now - at, 1.0)
+        if k / before >= (n - k) / after:
+            scores.append(-math.inf)  # not a rise
+            continue
+        scores.append((k * math.log(k / before) if k else 0.0) + (n - k) * math.log((n - k) / after))
+    best = max(scores)
+    for k, score in enumerate(scores):
+        if score >= best - CHANGE_TOLERANCE:
+            return k
+    return 0
 
 
 def _back_to_usual(incident: Group, report: Report, window: float) -> bool:
