@@ -63,21 +63,14 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="classify")
 
 
-def _cache_line_rows(blocks: Sequence[np.ndarray]) -> np.ndarray:
-    """The column blocks side by side as float32, each row zero-padded to a multiple of 8 values and the
-    array 64-byte aligned.
+def _weight_table(blocks: Sequence[np.ndarray]) -> np.ndarray:
+    """The column blocks side by side as one float32 table (one row per feature column), copied in one by
+    one: no stacked temporary of the whole table.
 
-    Scoring gathers one row per feature occurrence from this table of megabytes; a 32-byte row
-    never straddles two cache lines (7 columns of 28 bytes often do). The padding scores 0.
-    Blocks are copied in one by one: no stacked temporary of the whole table.
-    """
+    Rows are exactly as wide as the columns: padding them to 32 bytes for cache lines cost 12.6 MB of
+    every process that classifies and made no measurable difference to its speed (scipy's CSR product)."""
     n_rows = blocks[0].shape[0]
-    n_columns = sum(block.shape[1] for block in blocks)
-    width = -(-n_columns // 8) * 8
-    size = n_rows * width * 4
-    buffer = np.zeros(size + 64, dtype=np.uint8)
-    start = -buffer.ctypes.data % 64
-    out = buffer[start : start + size].view(np.float32).reshape(n_rows, width)
+    out = np.empty((n_rows, sum(block.shape[1] for block in blocks)), dtype=np.float32)
     column = 0
     for block in blocks:
         out[:, column : column + block.shape[1]] = block
@@ -157,7 +150,7 @@ class Classifier:
             columns.append(bundle.category.coef[:, keep])
             intercepts.append(np.asarray(bundle.category.intercept, dtype=np.float64)[keep])
         self._category_index = {name: k for k, name in enumerate(self.category_names)}
-        self._weights = _cache_line_rows(columns)
+        self._weights = _weight_table(columns)
         self._intercepts = np.concatenate(intercepts).astype(np.float64)
         self._languages = LanguageDetector(bundle.lang_vocab, settings.languages)
         keywords = settings.urgency.keywords
@@ -180,7 +173,7 @@ class Classifier:
         occ = self._featurizer.occurrences(texts, prepared)
         langs = self._languages.detect(texts, occ.tokens, given_langs or [None] * len(texts))
         # complaint, urgency and category weights side by side: one pass over the features scores all
-        values = occ.dot(self._weights)[:, : len(self._intercepts)] + self._intercepts
+        values = occ.dot(self._weights) + self._intercepts
         head = np.array([self._head_of_lang.get(lang, self._all_head) for lang in langs], dtype=np.int64)
         rows = np.arange(len(texts))
         a, b = self._platt[head, 0], self._platt[head, 1]
