@@ -35,6 +35,15 @@ _PAIR = _U64(0xBF58476D1CE4E5B9)
 _CHAR_SALT = 0x51ED270B27A1F5C3
 _WORD_SALT = _U64(0x2545F4914F6CDD1D)
 _BIGRAM_SALT = _U64(0x6A09E667F3BCC909)
+_NEGATED_SALT = _U64(0x3C6EF372FE94F82B)
+NEGATORS = (
+    "no", "not", "never", "without", "nothing", "none", "nobody", "nor", "neither", "dont", "doesnt", "didnt",
+    "isnt", "wasnt", "arent", "werent", "cant", "cannot", "wont", "havent", "hasnt",
+    "tidak", "tak", "gak", "ga", "gk", "nggak", "ngga", "enggak", "engga", "kagak", "ndak", "tdk", "bukan", "belum",
+    "blm", "jangan", "tanpa",
+)  # fmt: skip
+"""Words that negate what follows (slang forms too: the check is on the slang-normalised word)."""
+_CLAUSE_ENDS = np.array([ord(c) for c in ".,!?;:"], dtype=_U64)
 _SEP = "\x00"
 _SPACE = 32
 
@@ -54,6 +63,9 @@ class FeatureSpec:
     word_weight: float = 1.0
     char_within_words: bool = False
     """Only character n-grams inside one space-delimited word (padded by its spaces), like char_wb."""
+    negation_scope: int = 0
+    """Words up to this many after a negator ("no", "never", "gak", "tanpa"…), within its clause, also count as
+    negated words of their own ("no fee" and "gak ada drama" say something good). 0: none (older models)."""
 
     @property
     def n_features(self) -> int:
@@ -324,6 +336,11 @@ class Featurizer:
             self._slang_to = np.asarray(slang_to, dtype=_U64)[order]
         self._slang = HashIndex(self._slang_from)
         self.idf = None if idf is None else np.asarray(idf, dtype=np.float32)
+        negators = string_hashes(NEGATORS)
+        if len(self._slang_from):  # the slang-normalised forms of the negators too
+            where = self._slang.find(negators)
+            negators = np.union1d(negators, self._slang_to[where[where >= 0]])
+        self._negators = np.unique(negators)
 
     def _tokens(self, batch: _Batch) -> Tokens:
         step = np.diff(_is_word_char(batch.codes).view(np.int8), prepend=0, append=0)
@@ -378,19 +395,40 @@ class Featurizer:
         indptr[-1] = running[-1] if length else 0
         return cols[valid], indptr
 
-    @staticmethod
-    def _word_hashes(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
+    def _word_hashes(self, tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
         n = len(tokens.norm)
-        grams = np.zeros((n, 2), dtype=_U64)
-        valid = np.ones((n, 2), dtype=bool)
+        negating = self.spec.negation_scope > 0
+        width = 3 if negating else 2
+        grams = np.zeros((n, width), dtype=_U64)
+        valid = np.ones((n, width), dtype=bool)
         with np.errstate(over="ignore"):
             grams[:, 0] = tokens.norm + _WORD_SALT
             grams[:-1, 1] = tokens.norm[:-1] * _PAIR + tokens.norm[1:] + _BIGRAM_SALT
+            if negating:
+                grams[:, 2] = tokens.norm + _NEGATED_SALT
+                valid[:, 2] = self._negated(tokens)
         valid[:-1, 1] = tokens.doc[1:] == tokens.doc[:-1]
         valid[-1:, 1] = False
-        # token-major order (unigram, then the bigram it starts) keeps the rows sorted
+        # token-major order (unigram, the bigram it starts, its negated form) keeps the rows sorted
         flat = valid.ravel()
-        return np.repeat(tokens.doc, 2)[flat], grams.ravel()[flat]
+        return np.repeat(tokens.doc, width)[flat], grams.ravel()[flat]
+
+    def _negated(self, tokens: Tokens) -> np.ndarray:
+        """Which tokens follow a negator by at most `negation_scope` words in the same clause (same text, no
+        . , ! ? ; : between them)."""
+        n = len(tokens.norm)
+        negator = np.isin(tokens.norm, self._negators)
+        starts_clause = np.ones(n, dtype=bool)
+        if n > 1:
+            starts_clause[1:] = tokens.doc[1:] != tokens.doc[:-1]
+            if tokens.batch is not None:
+                ends = np.concatenate(([0], np.cumsum(np.isin(tokens.batch.codes, _CLAUSE_ENDS))))
+                starts_clause[1:] |= ends[tokens.start[1:]] > ends[tokens.end[:-1]]
+        clause = np.cumsum(starts_clause)
+        negated = np.zeros(n, dtype=bool)
+        for k in range(1, min(self.spec.negation_scope, n - 1) + 1):
+            negated[k:] |= negator[:-k] & (clause[k:] == clause[:-k])
+        return negated & ~negator
 
     def _columns(self, hashes: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):

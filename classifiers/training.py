@@ -55,6 +55,8 @@ STREAM_EXAMPLES_PATH = Path(__file__).resolve().parent / "examples_stream.jsonl"
 delivery or refund, a problem already solved, news articles, how-to questions, chatter, advice to someone
 else), with complaints stated as plainly or ironically; calm legal threats and harm from a product consumed."""
 DEFAULT_C = 10.0
+TRAINING_SPEC = FeatureSpec(negation_scope=3)
+"""The features a new model is trained with (a loaded model keeps the ones in its manifest)."""
 EXAMPLE_WEIGHT = 3.0
 LABEL_WEIGHT = 10.0
 """Weight of a team label (stored with `label`, or a row of `train --data`): a public row weighs 1, a shipped
@@ -427,7 +429,7 @@ def fit_complaint_model(
     repeats: int = 1,
 ) -> ComplaintModel:
     """One complaint head over every row, plus one per language with enough rows (rows of unknown language join all)."""
-    spec = spec or FeatureSpec()
+    spec = spec or TRAINING_SPEC
     slang_from, slang_to, _ = _slang()
     idf = fit_idf(Featurizer(spec, slang_from, slang_to), list(texts) + list(idf_texts))
     featurizer = Featurizer(spec, slang_from, slang_to, idf)
@@ -526,7 +528,7 @@ def train_complaint_scorer(
 
 def train_severity_scorer(texts: Sequence[str], labels: Sequence[str]) -> Callable[[Sequence[str]], list[str]]:
     slang_from, slang_to, _ = _slang()
-    spec = FeatureSpec()
+    spec = TRAINING_SPEC
     featurizer = Featurizer(spec, slang_from, slang_to, fit_idf(Featurizer(spec, slang_from, slang_to), texts))
     head = fit_severity(featurizer.transform(texts), labels)
 
@@ -546,7 +548,7 @@ def train_bundle(
     target_recall: float | Mapping[str, float] = DEFAULT_TARGET_RECALL,
 ) -> ModelBundle:
     say = progress or (lambda _msg: None)
-    spec = spec or FeatureSpec()
+    spec = spec or TRAINING_SPEC
     if len(set(data.labels)) < 2:
         raise ValueError("training needs both complaints and non-complaints")
     slang_from, slang_to, slang_words = _slang()

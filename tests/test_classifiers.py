@@ -447,3 +447,18 @@ def test_a_model_without_learned_heads_falls_back_to_keywords(tiny_model_dir: Pa
     verdict = classify_one(clf, "my parcel still hasn't arrived after two weeks, terrible service")
     assert verdict.category == "delivery"
     assert any(r == "category: parcel → delivery" for r in verdict.reasons)
+
+
+def test_words_after_a_negator_in_its_clause_are_features_of_their_own():
+    plain, scoped = Featurizer(FeatureSpec()), Featurizer(FeatureSpec(negation_scope=3))
+
+    def negated_features(text: str) -> set[int]:
+        return set(scoped.transform([text]).indices) - set(plain.transform([text]).indices)
+
+    assert len(negated_features("no fee, nice")) == 1  # "fee"; "nice" is past the comma
+    assert len(negated_features("gak ada drama sama sekali")) == 3  # ada, drama, sama
+    assert len(negated_features("not working at all today")) == 3
+    assert negated_features("no. the fee is wrong") == set()  # another sentence
+    assert negated_features("the fee is wrong") == set()
+    # a model trained before negation features loads with none (its manifest has no such key)
+    assert FeatureSpec.from_dict({"bits": 19, "char_min": 3, "char_max": 5}).negation_scope == 0
