@@ -717,7 +717,7 @@ class Engine:
             alike = self.similarity(incident, other) + self._category_term(
                 incident.category, other.category, excess, min(incident.category_share(), other.category_share())
             )
-            if incident.signature:  # most of its reports use the signature (it belongs): as they would join
+            if incident.signature and other.live:  # most of its reports use the signature: as they would join
                 alike += SIGNATURE_WEIGHT * sum(self._signed(incident, m.report) for m in other.live) / len(other.live)
             if alike >= threshold:
                 self._merge(incident, other, report.created_at)
