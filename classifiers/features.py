@@ -307,6 +307,19 @@ class Occurrences:
             out += block @ weights
         return out
 
+    def dot_split(self, dense: np.ndarray, compact: np.ndarray, row_of: np.ndarray) -> np.ndarray:
+        """X @ [dense | W] for W (n_features, k) held compactly: `compact[row_of[f]]` is feature f's row of W."""
+        width = dense.shape[1]
+        out = np.zeros((self.n_docs, width + compact.shape[1]), dtype=np.float64)
+        for part in self.parts:
+            block = sp.csr_matrix((part.weights, part.cols, part.indptr), shape=(self.n_docs, self.n_features))
+            out[:, :width] += block @ dense
+            if compact.shape[1]:
+                rows = row_of[part.cols]
+                block = sp.csr_matrix((part.weights, rows, part.indptr), shape=(self.n_docs, compact.shape[0]))
+                out[:, width:] += block @ compact
+        return out
+
 
 def _indptr(counts: np.ndarray) -> np.ndarray:
     """CSR row pointers from per-row counts (int32 when it fits: scipy would otherwise check and convert)."""
