@@ -79,29 +79,29 @@ class WeightTable:
     @classmethod
     def build(cls, dense: Sequence[np.ndarray], compact: Sequence[np.ndarray]) -> WeightTable:
         n_features = dense[0].shape[0]
-        blocks = [block.reshape(n_features, -1) for block in compact]
+        dense = [block.reshape(n_features, -1) for block in dense]
+        compact = [block.reshape(n_features, -1) for block in compact]
         used_mask = np.zeros(n_features, dtype=bool)
-        for block in blocks:
+        for block in compact:
             used_mask |= (block != 0).any(axis=1)
         used = np.flatnonzero(used_mask)
         row_of = np.full(n_features, len(used), dtype=np.int32)
         row_of[used] = np.arange(len(used), dtype=np.int32)
-        # block by block: a dense temporary of these columns would be the load's peak
-        rows = np.zeros((len(used) + 1, sum(block.shape[1] for block in blocks)), dtype=np.float32)
-        column = 0
-        for block in blocks:
-            rows[: len(used), column : column + block.shape[1]] = block[used]
-            column += block.shape[1]
-        return cls(_side_by_side(dense, n_features), rows, row_of)
+        rows = np.zeros((len(used) + 1, _width(compact)), dtype=np.float32)
+        _side_by_side(compact, rows[: len(used)], used)
+        return cls(_side_by_side(dense, np.empty((n_features, _width(dense)), dtype=np.float32)), rows, row_of)
 
 
-def _side_by_side(blocks: Sequence[np.ndarray], n_rows: int) -> np.ndarray:
-    """The column blocks side by side as one float32 table, copied in one by one (no stacked temporary)."""
-    blocks = [block.reshape(n_rows, -1) for block in blocks]
-    out = np.empty((n_rows, sum(block.shape[1] for block in blocks)), dtype=np.float32)
+def _width(blocks: Sequence[np.ndarray]) -> int:
+    return sum(block.shape[1] for block in blocks)
+
+
+def _side_by_side(blocks: Sequence[np.ndarray], out: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Rows `rows` of the (n, k) column blocks side by side into `out`, copied block by block: a stacked
+    temporary of every column would be the load's peak."""
     column = 0
     for block in blocks:
-        out[:, column : column + block.shape[1]] = block
+        out[:, column : column + block.shape[1]] = block[rows]
         column += block.shape[1]
     return out
 

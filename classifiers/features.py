@@ -310,14 +310,12 @@ class Occurrences:
     def dot_split(self, dense: np.ndarray, compact: np.ndarray, row_of: np.ndarray) -> np.ndarray:
         """X @ [dense | W] for W (n_features, k) held compactly: `compact[row_of[f]]` is feature f's row of W."""
         width = dense.shape[1]
-        out = np.zeros((self.n_docs, width + compact.shape[1]), dtype=np.float64)
-        for part in self.parts:
-            block = sp.csr_matrix((part.weights, part.cols, part.indptr), shape=(self.n_docs, self.n_features))
-            out[:, :width] += block @ dense
-            if compact.shape[1]:
-                rows = row_of[part.cols]
-                block = sp.csr_matrix((part.weights, rows, part.indptr), shape=(self.n_docs, compact.shape[0]))
-                out[:, width:] += block @ compact
+        out = np.empty((self.n_docs, width + compact.shape[1]), dtype=np.float64)
+        out[:, :width] = self.dot(dense)
+        if compact.shape[1]:
+            # the same occurrences, each feature renumbered to its row of `compact`
+            parts = [_Part(part.indptr, row_of[part.cols], part.weights) for part in self.parts]
+            out[:, width:] = Occurrences(self.n_docs, compact.shape[0], parts, self.tokens).dot(compact)
         return out
 
 
