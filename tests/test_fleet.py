@@ -279,14 +279,29 @@ def _line(connector: str, i: int) -> str:
 _POLL_LINE = re.compile(r"^(\S+ \S+) INFO monitor\.daemon: (\w+): \d+ new", re.MULTILINE)
 
 
-def _poll_times(daemons: list[Daemon]) -> dict[str, dict[int, list[datetime]]]:
-    """connector -> daemon index -> the times of its logged polls."""
-    times: dict[str, dict[int, list[datetime]]] = {}
+def _holder_runs(daemons: list[Daemon]) -> dict[str, list[tuple[int, datetime, datetime]]]:
+    """connector -> its logged polls in time order, grouped into runs of one daemon: (index, first, last)."""
+    polls: dict[str, list[tuple[datetime, int]]] = {}
     for index, daemon in enumerate(daemons):
         for stamp, connector in _POLL_LINE.findall(daemon.text()):
-            at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
-            times.setdefault(connector, {}).setdefault(index, []).append(at)
-    return times
+            polls.setdefault(connector, []).append((datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f"), index))
+    runs: dict[str, list[tuple[int, datetime, datetime]]] = {}
+    for connector, timed in polls.items():
+        for at, index in sorted(timed):
+            found = runs.setdefault(connector, [])
+            if found and found[-1][0] == index:
+                found[-1] = (index, found[-1][1], at)
+            else:
+                found.append((index, at, at))
+    return runs
+
+
+def _announced_losses(daemon: Daemon, connector: str) -> int:
+    """How many times a daemon logged that another daemon took `connector` from it."""
+    text = daemon.text()
+    by_poll = len(re.findall(rf"WARNING monitor\.daemon: {connector}: (lease lost|another daemon took)", text))
+    by_beat = len(re.findall(rf"WARNING monitor\.daemon: lease lost to another daemon: .*\b{connector}\b", text))
+    return by_poll + by_beat
 
 
 def _stop(daemons: list[Daemon], timeout: float = 20) -> None:
@@ -363,7 +378,8 @@ def test_three_daemons_share_the_connectors_and_take_over_from_a_killed_one(pg_u
         data = json.loads(status.stdout)
         states = {d["holder"]: d["state"] for d in data["daemons"]}
         assert states[victim_holder] == "silent" and sorted(states.values()) == ["running", "running", "silent"]
-        assert {c["connector"]: c["holder"] for c in data["connectors"]}["alpha"] == taker_holder
+        alpha_holder = {c["connector"]: c["holder"] for c in data["connectors"]}["alpha"]
+        assert alpha_holder != victim_holder and states[alpha_holder] == "running"
 
         for index, daemon in enumerate(daemons):
             if index != victim:
@@ -374,15 +390,19 @@ def test_three_daemons_share_the_connectors_and_take_over_from_a_killed_one(pg_u
     finally:
         _stop(daemons)
 
-    # One daemon at a time per connector: each daemon's polls of a connector form one stretch, and
-    # the stretches do not overlap (the killed daemon's end before its successor's begin).
-    for connector, by_daemon in _poll_times(daemons).items():
-        stretches = sorted((min(ts), max(ts), i) for i, ts in by_daemon.items())
-        for (_, end, _), (start, _, _) in zip(stretches, stretches[1:], strict=False):
-            assert end < start, (connector, stretches)
+    # A connector changes hands only when its holder dies or announces that it lost the lease. On a busy
+    # machine a holder whose renewal is late (a slow commit, a stalled process) can lose a lease before
+    # the kill: allowed, and logged by the loser; a silent change of hands is not.
+    taker = next(i for i, d in enumerate(daemons) if f":{d.proc.pid}:" in taker_holder)
+    for connector, runs in _holder_runs(daemons).items():
+        for (before, last, _), (_, first, _) in zip(runs, runs[1:], strict=False):
+            died = before == victim and last <= killed_wall < first
+            assert died or _announced_losses(daemons[before], connector) >= 1, (connector, runs)
         if connector == "alpha":
-            assert stretches[0][2] == victim and stretches[0][1] <= killed_wall
-            assert len(stretches) == 2
+            at_kill = [run for run in runs if run[1] <= killed_wall]
+            since = [run for run in runs if run[1] > killed_wall]
+            assert at_kill[-1][0] == victim and at_kill[-1][2] <= killed_wall, runs
+            assert since and since[0][0] == taker and all(run[0] != victim for run in since), runs
 
     # The digest: every scheduled time claimed once, and written once by its claimer.
     with database.session() as session:
