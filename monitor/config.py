@@ -21,6 +21,7 @@ from monitor.errors import MonitorError
 from monitor.incidents.brief.settings import BriefSettings
 from monitor.incidents.settings import AlertSettings, IncidentSettings
 from monitor.replies.settings import ReplySettings
+from monitor.yaml_text import load_yaml
 
 DEFAULT_CONFIG_NAME = "config.yaml"
 DB_ENV_VAR = "MONITOR_DB"
@@ -244,7 +245,7 @@ def builtin_settings(folder: Path) -> Settings:
 def parse_settings(text: str, config_path: Path) -> Settings:
     """Validate the text of a config file; `config_path` names it in errors and anchors its relative paths."""
     try:
-        data = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -258,6 +258,8 @@ def test_user_mistakes_are_one_clear_line(cli, tmp_path: Path, args: tuple[str, 
     ("content", "expected"),
     [
         ("storage: [unclosed", "not valid YAML at line 1"),
+        ("storage:\n\turl: sqlite://\n", "not valid YAML at line 2, column 1: found character '\\t' that cannot"),
+        ("alerts: *undefined\n", "found undefined alias 'undefined'"),
         ("storage:\n  urll: sqlite://\n", "storage.urll: unknown key"),
         ("connectors:\n  - name: a\n    type: file\n    interval: often\n", "connectors.0.interval"),
         ("digest:\n  format: pdf\n", "digest.format"),

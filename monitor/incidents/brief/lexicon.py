@@ -13,9 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from monitor.incidents.brief.settings import BriefSettings
+from monitor.yaml_text import load_yaml
 
 NEGATORS = frozenset("gak ga gk g nggak ngga nggk enggak engga tidak tdk tak ndak kagak belum blm blom not".split())
 _VERSION_WORDS = (
@@ -114,7 +113,7 @@ class Lexicon:
 
 def _data(name: str) -> dict[str, Any]:
     text = resources.files("monitor.incidents.brief.data").joinpath(name).read_text(encoding="utf-8")
-    return yaml.safe_load(text) or {}
+    return load_yaml(text) or {}
 
 
 @lru_cache(maxsize=8)
